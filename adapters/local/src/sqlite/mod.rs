@@ -1,0 +1,270 @@
+//! SQLite with group commit.
+//!
+//! SQLite allows one writer at a time, and a durable commit costs an fsync (a few thousand a
+//! second at best). So every write goes through one writer thread that owns the only write
+//! connection: it takes all the jobs waiting in its queue, runs each inside its own savepoint of
+//! one transaction, commits once, and only then answers every job of the batch. Under load the
+//! queue fills while the previous batch is syncing, so the cost of an fsync is shared by all the
+//! requests that arrived meanwhile, and none is answered before its data is on disk.
+//!
+//! Reads run on a small pool of read-only connections (WAL lets them proceed while the writer
+//! commits), on tokio's blocking threads.
+
+mod inventory;
+mod migrations;
+mod orders;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+pub use inventory::SqliteInventory;
+pub use orders::SqliteOrderStore;
+
+/// The most jobs committed in one transaction. Large enough to amortise an fsync over many
+/// requests, small enough that one batch never keeps its first caller waiting long.
+const MAX_BATCH: usize = 512;
+
+/// How many read-only connections are kept open.
+const READERS: usize = 8;
+
+/// Why a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("SQLite failed")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the transaction could not be committed")]
+    Commit(#[source] Arc<rusqlite::Error>),
+    #[error("a stored document is corrupt")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("the database writer has stopped")]
+    Closed,
+    #[error("a blocking read task failed")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("could not start the database writer")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk (fsync'd) before it is acknowledged. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a commit survives a crash of the process but may be lost with the
+    /// machine's power. For throwaway data only.
+    Normal,
+}
+
+/// A job run by the writer inside the batch transaction. It returns how to answer its caller
+/// once the batch's commit is known, and whether its own work must be rolled back.
+type Job = Box<dyn FnOnce(&Connection) -> Box<dyn Completion> + Send>;
+
+trait Completion: Send {
+    fn failed(&self) -> bool;
+    fn complete(self: Box<Self>, commit: Result<(), Arc<rusqlite::Error>>);
+}
+
+struct Reply<T> {
+    result: Result<T, DbError>,
+    reply: oneshot::Sender<Result<T, DbError>>,
+}
+
+impl<T: Send> Completion for Reply<T> {
+    fn failed(&self) -> bool {
+        self.result.is_err()
+    }
+
+    fn complete(self: Box<Self>, commit: Result<(), Arc<rusqlite::Error>>) {
+        let result = match commit {
+            Ok(()) => self.result,
+            Err(error) => Err(DbError::Commit(error)),
+        };
+        // The caller may have gone away (a cancelled request); the work is committed regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// A SQLite database file with one group-committing writer and a pool of readers.
+#[derive(Debug, Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    jobs: Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path`, brings its schema up to date and
+    /// starts its writer thread.
+    pub fn open(path: impl AsRef<Path>, durability: Durability) -> Result<Self, DbError> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path)?;
+        configure(&writer)?;
+        writer.pragma_update(
+            None,
+            "synchronous",
+            match durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+            },
+        )?;
+        migrations::run(&mut writer)?;
+
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let name = format!("sqlite-writer:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
+        thread::Builder::new().name(name).spawn(move || write_loop(&writer, &queue)).map_err(DbError::Spawn)?;
+        Ok(Self { inner: Arc::new(Inner { path, jobs, readers: Mutex::new(Vec::new()) }) })
+    }
+
+    /// Runs `work` in the next write batch and returns its result once the batch is committed.
+    /// If `work` fails, its changes are rolled back and the rest of the batch is unaffected.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| Box::new(Reply { result: work(conn), reply }));
+        self.inner.jobs.send(job).map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Runs `work` on a read-only connection.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().pop() {
+                Some(conn) => conn,
+                None => open_reader(&inner.path)?,
+            };
+            let result = work(&conn);
+            let mut readers = inner.readers.lock();
+            if readers.len() < READERS {
+                readers.push(conn);
+            }
+            result
+        })
+        .await?
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn write_loop(conn: &Connection, queue: &Receiver<Job>) {
+    // Ends when every `Database` handle is dropped.
+    while let Ok(first) = queue.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(conn, batch);
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Nothing ran. Dropping the jobs drops their reply channels: each caller gets `Closed`.
+        tracing::error!(error = %error, jobs = batch.len(), "could not begin a write transaction");
+        return;
+    }
+    let mut completions = Vec::with_capacity(batch.len());
+    for job in batch {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let completion = job(conn);
+        let undo = if completion.failed() { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
+        if let Err(error) = savepoint.and_then(|()| conn.execute_batch(undo)) {
+            tracing::error!(error = %error, "savepoint handling failed");
+        }
+        completions.push(completion);
+    }
+    let commit = conn.execute_batch("COMMIT").map_err(Arc::new);
+    if let Err(error) = &commit {
+        tracing::error!(error = %error, "group commit failed; rolling back the batch");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for completion in completions {
+        completion.complete(commit.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path().join("test.db"), Durability::Full).unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_is_rolled_back_without_affecting_its_batch() {
+        let (_dir, db) = temp_db();
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)")?)).await.unwrap();
+        let ok = db.write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?));
+        let failing = db.write(|c| {
+            c.execute("INSERT INTO t VALUES (2)", [])?;
+            c.execute("INSERT INTO t VALUES (NULL)", [])?; // violates NOT NULL
+            Ok(())
+        });
+        let ok_too = db.write(|c| Ok(c.execute("INSERT INTO t VALUES (3)", [])?));
+        let (ok, failing, ok_too) = tokio::join!(ok, failing, ok_too);
+        assert!(ok.is_ok() && ok_too.is_ok());
+        assert!(failing.is_err());
+        let values: Vec<i64> = db
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT v FROM t ORDER BY v")?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(values, [1, 3]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_writes_are_all_committed() {
+        let (_dir, db) = temp_db();
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)")?)).await.unwrap();
+        let writes = (0..500).map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move { db.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?)).await })
+        });
+        for write in writes {
+            write.await.unwrap().unwrap();
+        }
+        let count: i64 = db.read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(count, 500);
+    }
+}
