@@ -1,0 +1,173 @@
+//! `Parallel` and `Map`: states that run bodies of their own, concurrently.
+//!
+//! Branches run as futures inside their parent's task; the first failure drops (cancels) the
+//! others. Each branch fiber counts as busy for the clock while the parent waits parked.
+
+use futures::StreamExt;
+use futures::future::try_join_all;
+use serde_json::Value;
+
+use super::states::seconds_value;
+use super::{Ending, Fiber, Step};
+use crate::definition::{Body, MapState, ParallelState, State};
+use crate::errors::{StateError, check_payload_size};
+use crate::history::{EventType, HistoryEvent};
+use crate::store::{Change, Cursor, Phase};
+
+/// Why a branch did not produce a result.
+enum BranchFailure {
+    State(StateError),
+    Store(crate::store::StoreError),
+}
+
+impl Fiber<'_> {
+    pub(super) async fn parallel(&self, state: &State, parallel: &ParallelState, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+        self.sleep_if_retrying(cursor).await;
+        let outcome = self.run_parallel(state, parallel, cursor, events).await;
+        self.after_branches(state, &parallel.processing, cursor, outcome, events, EventType::ParallelStateSucceeded, EventType::ParallelStateFailed)
+    }
+
+    pub(super) async fn map(&self, state: &State, map: &MapState, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+        self.sleep_if_retrying(cursor).await;
+        let outcome = self.run_map(state, map, cursor, events).await;
+        self.after_branches(state, &map.processing, cursor, outcome, events, EventType::MapStateSucceeded, EventType::MapStateFailed)
+    }
+
+    async fn sleep_if_retrying(&self, cursor: &mut Cursor) {
+        if let Phase::Retrying { until } = cursor.phase {
+            self.execution.services.clock.sleep_until(until).await;
+            cursor.phase = Phase::Ready;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn after_branches(
+        &self,
+        state: &State,
+        processing: &crate::definition::Processing,
+        cursor: &mut Cursor,
+        outcome: Result<Value, StateError>,
+        events: &mut Vec<HistoryEvent>,
+        succeeded: EventType,
+        failed: EventType,
+    ) -> Result<Step, StateError> {
+        match outcome {
+            Ok(results) => {
+                events.push(self.execution.event(succeeded).state(&cursor.state).map_index(self.map_index));
+                match self.finish_with_result(state, processing, cursor, results, events) {
+                    Ok(step) => Ok(step),
+                    Err(error) => self.handle_error(state, processing, cursor, error, events),
+                }
+            }
+            Err(error) => {
+                events.push(self.execution.event(failed).state(&cursor.state).failure(&error.error, &error.cause).map_index(self.map_index));
+                self.handle_error(state, processing, cursor, error, events)
+            }
+        }
+    }
+
+    async fn run_parallel(&self, state: &State, parallel: &ParallelState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
+        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let input = match &parallel.processing.parameters {
+            Some(parameters) => self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?,
+            None => effective,
+        };
+        check_payload_size(&input, "state input")?;
+        events.push(self.execution.event(EventType::ParallelStateStarted).state(&cursor.state).map_index(self.map_index));
+        self.flush(events).await?;
+        let branches = parallel.branches.iter().enumerate().map(|(index, body)| {
+            let scope = format!("{}/{}[{index}]", self.scope, cursor.state);
+            self.run_branch(body, scope, None, input.clone(), Vec::new())
+        });
+        let results = {
+            let _waiting = self.activity.park();
+            try_join_all(branches).await
+        };
+        results.map(Value::Array).map_err(|failure| self.branch_error(failure))
+    }
+
+    async fn run_map(&self, state: &State, map: &MapState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
+        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let items = match &map.items_path {
+            Some(path) => path.select(&effective, "ItemsPath")?,
+            None => effective.clone(),
+        };
+        let Value::Array(items) = items else {
+            return Err(StateError::runtime(format!(
+                "The Map state '{}' needs an array of items, but its ItemsPath selects {}",
+                cursor.state,
+                crate::paths::truncate_json(&items)
+            )));
+        };
+        let limit = usize::try_from(seconds_value(&map.max_concurrency, &effective, "MaxConcurrencyPath")?).unwrap_or(usize::MAX);
+        let limit = if limit == 0 { items.len().max(1) } else { limit };
+        let mut inputs = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let input = match &map.item_selector {
+                Some(selector) => self.with_scope(cursor, &effective, Some((index, item)), |scope| selector.render(scope))?,
+                None => item.clone(),
+            };
+            inputs.push(input);
+        }
+        events.push(self.execution.event(EventType::MapStateStarted).state(&cursor.state).map_index(self.map_index));
+        self.flush(events).await?;
+        let iterations = inputs.into_iter().enumerate().map(|(index, input)| {
+            let scope = format!("{}/{}[{index}]", self.scope, cursor.state);
+            let index = u64::try_from(index).unwrap_or(u64::MAX);
+            let started = vec![self.execution.event(EventType::MapIterationStarted).state(&cursor.state).map_index(Some(index))];
+            self.run_branch(&map.processor, scope, Some(index), input, started)
+        });
+        let results = {
+            let _waiting = self.activity.park();
+            futures::stream::iter(iterations).buffered(limit).collect::<Vec<_>>().await
+        };
+        let results: Result<Vec<Value>, BranchFailure> = results.into_iter().collect();
+        results.map(Value::Array).map_err(|failure| self.branch_error(failure))
+    }
+
+    /// Runs one branch or iteration to its end, committing its events as it goes.
+    async fn run_branch(&self, body: &Body, scope: String, map_index: Option<u64>, input: Value, mut first_events: Vec<HistoryEvent>) -> Result<Value, BranchFailure> {
+        let execution = self.execution;
+        let activity = execution.services.clock.track();
+        let start = &body.states[&body.start_at];
+        first_events.push(execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(input.clone()).map_index(map_index));
+        execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
+        let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
+        let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), attempts: Vec::new(), phase: Phase::Ready };
+        let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
+        if let Some(index) = map_index {
+            let (event_type, parent) = match &result {
+                Ok(_) => (EventType::MapIterationSucceeded, None),
+                Err(error) => (EventType::MapIterationFailed, Some(error)),
+            };
+            let mut event = execution.event(event_type).state(&self.map_state_name(&fiber)).map_index(Some(index));
+            if let Some(error) = parent {
+                event = event.failure(&error.error, &error.cause);
+            }
+            events.push(event);
+        }
+        execution.commit(events, Change::None).await.map_err(BranchFailure::Store)?;
+        result.map_err(BranchFailure::State)
+    }
+
+    /// The name of the `Map` state a fiber iterates for (the last scope segment).
+    fn map_state_name(&self, fiber: &Fiber<'_>) -> String {
+        let last = fiber.scope.rsplit('/').next().unwrap_or_default();
+        last.split('[').next().unwrap_or_default().to_owned()
+    }
+
+    fn branch_error(&self, failure: BranchFailure) -> StateError {
+        match failure {
+            BranchFailure::State(error) => error,
+            BranchFailure::Store(error) => StateError::runtime(format!("The execution store failed: {error}")),
+        }
+    }
+
+    /// Commits pending events before branches start, so the history stays in order.
+    async fn flush(&self, events: &mut Vec<HistoryEvent>) -> Result<(), StateError> {
+        self.execution
+            .commit(std::mem::take(events), Change::None)
+            .await
+            .map_err(|error| StateError::runtime(format!("The execution store failed: {error}")))
+    }
+}

@@ -1,0 +1,260 @@
+//! The interpreter: runs the states of one body (the top level, a `Parallel` branch or a `Map`
+//! iteration) from a [`Cursor`], one step at a time.
+//!
+//! A *fiber* walks a body. After every step it commits the step's history events, and — for the
+//! durable top-level fiber — the new cursor, before it starts the next step. Branch fibers commit
+//! their events but no cursor: on resume a `Map` or `Parallel` state runs its branches again.
+
+mod branches;
+mod states;
+mod task;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use crate::clock::{Activity, Clock};
+use crate::definition::{Body, Kind, State, StateMachine, Transition};
+use crate::errors::{StateError, check_payload_size};
+use crate::history::{EventType, HistoryEvent};
+use crate::paths::Scope;
+use crate::store::{Change, Commit, Cursor, ExecutionStore, Phase, StoreError};
+use crate::task::TaskRegistry;
+
+/// Services shared by every execution of an engine.
+#[derive(Debug)]
+pub(crate) struct Services {
+    pub store: Arc<dyn ExecutionStore>,
+    pub tasks: TaskRegistry,
+    pub clock: Arc<dyn Clock>,
+    /// Bounds the task handlers running at once.
+    pub task_slots: Semaphore,
+    /// Randomness for `JitterStrategy: FULL`; seedable for tests.
+    pub rng: Mutex<fastrand::Rng>,
+}
+
+impl Services {
+    fn random_unit(&self) -> f64 {
+        self.rng.lock().f64()
+    }
+}
+
+/// One execution being driven.
+#[derive(Debug)]
+pub(crate) struct Execution {
+    pub services: Arc<Services>,
+    pub machine: Arc<StateMachine>,
+    pub machine_name: String,
+    pub name: String,
+    pub input: Value,
+    pub start: OffsetDateTime,
+    next_event_id: AtomicU64,
+}
+
+/// The fake account and region of local ARNs.
+const ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
+
+/// The ARN-like id of an execution.
+pub(crate) fn execution_arn(machine: &str, name: &str) -> String {
+    format!("{ARN_PREFIX}:execution:{machine}:{name}")
+}
+
+impl Execution {
+    pub fn new(
+        services: Arc<Services>,
+        machine: Arc<StateMachine>,
+        machine_name: String,
+        name: String,
+        input: Value,
+        start: OffsetDateTime,
+        last_event_id: u64,
+    ) -> Self {
+        Self { services, machine, machine_name, name, input, start, next_event_id: AtomicU64::new(last_event_id + 1) }
+    }
+
+    pub fn id(&self) -> String {
+        execution_arn(&self.machine_name, &self.name)
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.services.clock.now()
+    }
+
+    pub fn event(&self, event_type: EventType) -> HistoryEvent {
+        HistoryEvent::new(event_type, self.now())
+    }
+
+    /// Gives ids to `events` and commits them with `change`.
+    pub async fn commit(&self, mut events: Vec<HistoryEvent>, change: Change) -> Result<(), StoreError> {
+        let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        let first = self.next_event_id.fetch_add(count, Ordering::Relaxed);
+        for (event, id) in events.iter_mut().zip(first..) {
+            event.id = id;
+        }
+        self.services.store.commit(&self.name, Commit { events, change }).await
+    }
+
+    /// Ids for events recorded at creation (`ExecutionStarted`, first state entered).
+    pub fn number_events(events: &mut [HistoryEvent]) {
+        for (event, id) in events.iter_mut().zip(1..) {
+            event.id = id;
+        }
+    }
+
+    /// The context object (`$$`) of a state.
+    pub fn context_object(&self, state: &str, entered: OffsetDateTime, retry_count: u32, item: Option<(usize, &Value)>) -> Value {
+        let mut context = json!({
+            "Execution": {
+                "Id": self.id(),
+                "Input": self.input,
+                "Name": self.name,
+                "RoleArn": "arn:aws:iam::000000000000:role/local",
+                "StartTime": format_time(self.start),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {
+                "Id": format!("{ARN_PREFIX}:stateMachine:{}", self.machine_name),
+                "Name": self.machine_name,
+            },
+            "State": {
+                "EnteredTime": format_time(entered),
+                "Name": state,
+                "RetryCount": retry_count,
+            },
+        });
+        if let (Some((index, value)), Value::Object(map)) = (item, &mut context) {
+            map.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+        }
+        context
+    }
+}
+
+/// Formats a timestamp as Step Functions does in the context object: UTC with milliseconds.
+pub(crate) fn format_time(time: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
+}
+
+/// How a body ended, with the events of its last step not yet committed.
+#[derive(Debug)]
+pub(crate) struct Ending {
+    pub result: Result<Value, StateError>,
+    pub events: Vec<HistoryEvent>,
+}
+
+/// What one step of a state decided.
+#[derive(Debug)]
+enum Step {
+    /// Go to `next` with `output` as its input.
+    Next { next: String, output: Value },
+    /// The body ends with `output`.
+    End(Value),
+    /// The body fails.
+    Fail(StateError),
+    /// The cursor changed (a retry or a wait is pending): persist it and step again.
+    Suspend,
+}
+
+/// Walks one body.
+pub(crate) struct Fiber<'a> {
+    pub execution: &'a Execution,
+    pub body: &'a Body,
+    /// Whether this fiber persists its cursor (only the top level does).
+    pub durable: bool,
+    /// The branch this fiber runs, for ids and events: `""` at the top level, then
+    /// `/State[index]` per nesting level.
+    pub scope: String,
+    /// The `Map` iteration index, if this fiber is one.
+    pub map_index: Option<u64>,
+    pub activity: &'a Activity,
+}
+
+impl Fiber<'_> {
+    /// Runs from `cursor` (whose state is already entered) to the end of the body.
+    pub async fn run(&self, mut cursor: Cursor) -> Result<Ending, StoreError> {
+        let mut events = Vec::new();
+        loop {
+            let state = self.state(&cursor.state);
+            let step = match self.step(state, &mut cursor, &mut events).await {
+                Ok(step) => step,
+                Err(error) => Step::Fail(error),
+            };
+            match step {
+                Step::Next { next, output } => {
+                    let next_state = self.state(&next);
+                    events.push(
+                        self.execution
+                            .event(EventType::entered(next_state.kind.type_name()))
+                            .state(&next)
+                            .input(output.clone())
+                            .map_index(self.map_index),
+                    );
+                    cursor = Cursor { state: next, input: output, entered_at: self.execution.now(), attempts: Vec::new(), phase: Phase::Ready };
+                    let change = if self.durable { Change::Cursor(cursor.clone()) } else { Change::None };
+                    self.execution.commit(std::mem::take(&mut events), change).await?;
+                }
+                Step::Suspend => {
+                    if self.durable {
+                        self.execution.commit(std::mem::take(&mut events), Change::Cursor(cursor.clone())).await?;
+                    } else if !events.is_empty() {
+                        self.execution.commit(std::mem::take(&mut events), Change::None).await?;
+                    }
+                }
+                Step::End(output) => return Ok(Ending { result: Ok(output), events }),
+                Step::Fail(error) => return Ok(Ending { result: Err(error), events }),
+            }
+        }
+    }
+
+    fn state(&self, name: &str) -> &State {
+        // Validation guarantees that every transition names a state of the same body.
+        &self.body.states[name]
+    }
+
+    async fn step(&self, state: &State, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+        match &state.kind {
+            Kind::Pass(pass) => self.pass(state, pass, cursor, events),
+            Kind::Choice(choice) => self.choice(state, choice, cursor, events),
+            Kind::Wait(wait) => self.wait(state, wait, cursor, events).await,
+            Kind::Succeed => {
+                let output = state.output_path.apply(state.input_path.apply(cursor.input.clone(), "InputPath")?, "OutputPath")?;
+                self.exit(state, cursor, &output, events);
+                Ok(Step::End(output))
+            }
+            Kind::Fail(fail) => self.fail(fail, cursor),
+            Kind::Task(task) => self.task(state, task, cursor, events).await,
+            Kind::Parallel(parallel) => self.parallel(state, parallel, cursor, events).await,
+            Kind::Map(map) => self.map(state, map, cursor, events).await,
+        }
+    }
+
+    /// Records `...StateExited` for `state`.
+    fn exit(&self, state: &State, cursor: &Cursor, output: &Value, events: &mut Vec<HistoryEvent>) {
+        if let Some(exited) = EventType::exited(state.kind.type_name()) {
+            events.push(self.execution.event(exited).state(&cursor.state).output(output.clone()).map_index(self.map_index));
+        }
+    }
+
+    /// Ends a state that completed with `output`: checks its size and follows its transition.
+    fn complete(&self, state: &State, cursor: &Cursor, output: Value, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+        check_payload_size(&output, "state output")?;
+        self.exit(state, cursor, &output, events);
+        Ok(match &state.transition {
+            Transition::Next(next) => Step::Next { next: next.clone(), output },
+            Transition::End | Transition::Own => Step::End(output),
+        })
+    }
+
+    /// A scope over `input` whose context object describes the current state.
+    fn with_scope<T>(&self, cursor: &Cursor, input: &Value, item: Option<(usize, &Value)>, body: impl FnOnce(&Scope<'_>) -> T) -> T {
+        let retry_count: u32 = cursor.attempts.iter().sum();
+        let context = || self.execution.context_object(&cursor.state, cursor.entered_at, retry_count, item);
+        body(&Scope::new(input, &context))
+    }
+}

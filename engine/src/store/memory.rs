@@ -1,0 +1,92 @@
+//! An in-memory [`ExecutionStore`], for tests and benchmarks.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+
+use super::{Commit, Created, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, apply_change};
+use crate::history::HistoryEvent;
+
+/// Keeps executions in a map; nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    executions: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: ExecutionRecord,
+    events: Vec<HistoryEvent>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for MemoryStore {
+    async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
+        let mut executions = self.executions.lock();
+        if let Some(existing) = executions.get(&record.name) {
+            return Ok(Created::Existing(Box::new(existing.record.clone())));
+        }
+        executions.insert(record.name.clone(), Entry { record, events });
+        Ok(Created::New)
+    }
+
+    async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
+        let mut executions = self.executions.lock();
+        let entry = executions.get_mut(name).ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+        if let Some(last) = commit.events.iter().map(|e| e.id).max() {
+            entry.record.last_event_id = entry.record.last_event_id.max(last);
+        }
+        entry.events.extend(commit.events);
+        apply_change(&mut entry.record, commit.change);
+        Ok(())
+    }
+
+    async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        Ok(self.executions.lock().get(name).map(|e| e.record.clone()))
+    }
+
+    async fn history(&self, name: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        let mut events = self.executions.lock().get(name).map(|e| e.events.clone()).unwrap_or_default();
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn running(&self) -> Result<Vec<ExecutionRecord>, StoreError> {
+        Ok(self
+            .executions
+            .lock()
+            .values()
+            .filter(|e| e.record.status == ExecutionStatus::Running)
+            .map(|e| e.record.clone())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract;
+    use super::*;
+
+    #[tokio::test]
+    async fn creating_twice_returns_the_existing_execution() {
+        contract::creating_twice_returns_the_existing_execution(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn commits_move_the_cursor_and_finish_the_execution() {
+        contract::commits_move_the_cursor_and_finish_the_execution(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn committing_to_an_unknown_execution_fails() {
+        contract::committing_to_an_unknown_execution_fails(&MemoryStore::new()).await;
+    }
+}

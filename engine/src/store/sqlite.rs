@@ -1,0 +1,413 @@
+//! A SQLite [`ExecutionStore`] with WAL and group commit.
+//!
+//! One writer thread owns the write connection. Callers send their writes over a channel and
+//! wait; the writer takes every write that is queued (up to a batch limit), applies each inside
+//! its own savepoint of one transaction, commits once, and then answers every caller. With
+//! `synchronous=FULL` (the default) a write is on disk when its caller hears back, and thousands
+//! of concurrent executions share each fsync. Reads use a separate connection, which WAL lets run
+//! beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::thread;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::oneshot;
+
+use super::{Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError};
+use crate::history::HistoryEvent;
+
+/// SQLite's `synchronous` setting for the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Every commit is fsynced: a completed step survives power loss (the default).
+    #[default]
+    Full,
+    /// Commits survive a process crash, not necessarily power loss; much faster.
+    Normal,
+}
+
+/// How to open a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Durability of commits.
+    pub synchronous: Synchronous,
+    /// The most writes grouped into one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { synchronous: Synchronous::Full, max_batch: 1024 }
+    }
+}
+
+/// Executions and history in a SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writes: mpsc::Sender<Write>,
+    reader: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+/// A write waiting for the writer thread.
+enum Write {
+    Create { record: Box<ExecutionRecord>, events: Vec<HistoryEvent>, reply: oneshot::Sender<Result<Created, StoreError>> },
+    Commit { name: String, commit: Commit, reply: oneshot::Sender<Result<(), StoreError>> },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS executions (
+    name          TEXT PRIMARY KEY,
+    machine       TEXT NOT NULL,
+    input         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    output        TEXT,
+    error         TEXT,
+    cause         TEXT,
+    start_date    TEXT NOT NULL,
+    stop_date     TEXT,
+    cursor        TEXT,
+    last_event_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
+CREATE TABLE IF NOT EXISTS history (
+    execution TEXT NOT NULL,
+    id        INTEGER NOT NULL,
+    event     TEXT NOT NULL,
+    PRIMARY KEY (execution, id)
+) WITHOUT ROWID;
+";
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with the default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens (or creates) the database at `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let open_error = |source| StoreError::Open { path: path.display().to_string(), source };
+        let writer = Connection::open(&path).map_err(open_error)?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
+        let synchronous = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        writer.pragma_update(None, "synchronous", synchronous).map_err(open_error)?;
+        writer.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
+        writer.execute_batch(SCHEMA).map_err(open_error)?;
+        let reader = Connection::open(&path).map_err(open_error)?;
+        reader.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
+
+        let (writes, queue) = mpsc::channel();
+        let max_batch = options.max_batch.max(1);
+        thread::Builder::new()
+            .name("asl-sqlite-writer".into())
+            .spawn(move || write_loop(writer, &queue, max_batch))
+            .map_err(|e| StoreError::Corrupt { name: String::new(), why: format!("cannot start the writer thread: {e}") })?;
+        Ok(Self { writes, reader: Arc::new(Mutex::new(reader)), path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = Arc::clone(&self.reader);
+        tokio::task::spawn_blocking(move || read(&reader.lock())).await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Write>, max_batch: usize) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        write_batch(&mut connection, batch);
+    }
+}
+
+/// Results of a batch, answered only after the commit.
+enum Outcome {
+    Create(oneshot::Sender<Result<Created, StoreError>>, Result<Created, StoreError>),
+    Commit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+}
+
+fn write_batch(connection: &mut Connection, batch: Vec<Write>) {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let committed = (|| -> Result<(), rusqlite::Error> {
+        let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for write in batch {
+            let mut savepoint = transaction.savepoint()?;
+            match write {
+                Write::Create { record, events, reply } => {
+                    let result = create(&savepoint, &record, &events);
+                    if result.is_ok() {
+                        savepoint.commit()?;
+                    } else {
+                        savepoint.rollback()?;
+                    }
+                    outcomes.push(Outcome::Create(reply, result));
+                }
+                Write::Commit { name, commit, reply } => {
+                    let result = apply(&savepoint, &name, &commit);
+                    if result.is_ok() {
+                        savepoint.commit()?;
+                    } else {
+                        savepoint.rollback()?;
+                    }
+                    outcomes.push(Outcome::Commit(reply, result));
+                }
+            }
+        }
+        transaction.commit()
+    })();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Create(reply, result) => {
+                let _ = reply.send(match &committed {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Corrupt { name: String::new(), why: format!("commit failed: {e}") }),
+                });
+            }
+            Outcome::Commit(reply, result) => {
+                let _ = reply.send(match &committed {
+                    Ok(()) => result,
+                    Err(e) => Err(StoreError::Corrupt { name: String::new(), why: format!("commit failed: {e}") }),
+                });
+            }
+        }
+    }
+}
+
+fn create(connection: &Connection, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<Created, StoreError> {
+    if let Some(existing) = load(connection, &record.name)? {
+        return Ok(Created::Existing(Box::new(existing)));
+    }
+    connection
+        .prepare_cached(
+            "INSERT INTO executions (name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            record.name,
+            record.machine,
+            serde_json::to_string(&record.input)?,
+            record.status.as_str(),
+            record.output.as_ref().map(serde_json::to_string).transpose()?,
+            record.error,
+            record.cause,
+            format_time(record.start_date)?,
+            record.stop_date.map(format_time).transpose()?,
+            record.cursor.as_ref().map(serde_json::to_string).transpose()?,
+            i64::try_from(record.last_event_id).unwrap_or(i64::MAX),
+        ])?;
+    insert_events(connection, &record.name, events)?;
+    Ok(Created::New)
+}
+
+fn apply(connection: &Connection, name: &str, commit: &Commit) -> Result<(), StoreError> {
+    let last_event_id = commit.events.iter().map(|e| e.id).max().unwrap_or(0);
+    let last_event_id = i64::try_from(last_event_id).unwrap_or(i64::MAX);
+    let changed = match &commit.change {
+        Change::None => connection
+            .prepare_cached("UPDATE executions SET last_event_id = max(last_event_id, ?2) WHERE name = ?1")?
+            .execute(params![name, last_event_id])?,
+        Change::Cursor(cursor) => connection
+            .prepare_cached("UPDATE executions SET cursor = ?2, last_event_id = max(last_event_id, ?3) WHERE name = ?1")?
+            .execute(params![name, serde_json::to_string(cursor)?, last_event_id])?,
+        Change::Finish(finish) => connection
+            .prepare_cached(
+                "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, cursor = NULL,
+                 last_event_id = max(last_event_id, ?7) WHERE name = ?1",
+            )?
+            .execute(params![
+                name,
+                finish.status.as_str(),
+                finish.output.as_ref().map(serde_json::to_string).transpose()?,
+                finish.error,
+                finish.cause,
+                format_time(finish.stop_date)?,
+                last_event_id,
+            ])?,
+    };
+    if changed == 0 {
+        return Err(StoreError::NotFound(name.to_owned()));
+    }
+    insert_events(connection, name, &commit.events)
+}
+
+fn insert_events(connection: &Connection, name: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+    let mut insert = connection.prepare_cached("INSERT OR REPLACE INTO history (execution, id, event) VALUES (?1, ?2, ?3)")?;
+    for event in events {
+        insert.execute(params![name, i64::try_from(event.id).unwrap_or(i64::MAX), serde_json::to_string(event)?])?;
+    }
+    Ok(())
+}
+
+fn format_time(time: OffsetDateTime) -> Result<String, StoreError> {
+    time.format(&Rfc3339)
+        .map_err(|e| StoreError::Corrupt { name: String::new(), why: format!("cannot format a timestamp: {e}") })
+}
+
+const SELECT_RECORD: &str = "SELECT name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id
+                             FROM executions";
+
+fn load(connection: &Connection, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+    let row = connection
+        .prepare_cached(&format!("{SELECT_RECORD} WHERE name = ?1"))?
+        .query_row(params![name], read_columns)
+        .optional()?;
+    row.map(parse_record).transpose()
+}
+
+/// The raw columns of an execution row.
+type Columns = (String, String, String, String, Option<String>, Option<String>, Option<String>, String, Option<String>, Option<String>, i64);
+
+fn read_columns(row: &Row<'_>) -> rusqlite::Result<Columns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+    ))
+}
+
+fn parse_record(columns: Columns) -> Result<ExecutionRecord, StoreError> {
+    let (name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id) = columns;
+    let corrupt = |why: String| StoreError::Corrupt { name: name.clone(), why };
+    let parse_time = |text: &str| OffsetDateTime::parse(text, &Rfc3339).map_err(|e| corrupt(format!("bad timestamp '{text}': {e}")));
+    Ok(ExecutionRecord {
+        status: ExecutionStatus::parse(&status).ok_or_else(|| corrupt(format!("unknown status '{status}'")))?,
+        start_date: parse_time(&start_date)?,
+        stop_date: stop_date.as_deref().map(parse_time).transpose()?,
+        input: serde_json::from_str(&input)?,
+        output: output.as_deref().map(serde_json::from_str).transpose()?,
+        cursor: cursor.as_deref().map(serde_json::from_str::<Cursor>).transpose()?,
+        last_event_id: u64::try_from(last_event_id).unwrap_or(0),
+        error,
+        cause,
+        machine,
+        name,
+    })
+}
+
+#[async_trait]
+impl ExecutionStore for SqliteStore {
+    async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writes.send(Write::Create { record: Box::new(record), events, reply }).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writes.send(Write::Commit { name: name.to_owned(), commit, reply }).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |connection| load(connection, &name)).await
+    }
+
+    async fn history(&self, name: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        let name = name.to_owned();
+        self.read(move |connection| {
+            let mut select = connection.prepare_cached("SELECT event FROM history WHERE execution = ?1 ORDER BY id")?;
+            let rows = select.query_map(params![name], |row| row.get::<_, String>(0))?;
+            rows.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+        })
+        .await
+    }
+
+    async fn running(&self) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.read(|connection| {
+            let mut select = connection.prepare_cached(&format!("{SELECT_RECORD} WHERE status = 'RUNNING'"))?;
+            let rows = select.query_map([], read_columns)?;
+            rows.map(|columns| parse_record(columns?)).collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract;
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with(dir.path().join("engine.db"), &SqliteOptions {
+            synchronous: Synchronous::Normal,
+            ..SqliteOptions::default()
+        })
+        .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn creating_twice_returns_the_existing_execution() {
+        let (_dir, store) = store();
+        contract::creating_twice_returns_the_existing_execution(&store).await;
+    }
+
+    #[tokio::test]
+    async fn commits_move_the_cursor_and_finish_the_execution() {
+        let (_dir, store) = store();
+        contract::commits_move_the_cursor_and_finish_the_execution(&store).await;
+    }
+
+    #[tokio::test]
+    async fn committing_to_an_unknown_execution_fails() {
+        let (_dir, store) = store();
+        contract::committing_to_an_unknown_execution_fails(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_reopened_database_still_has_its_executions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store.create(contract::record("kept"), vec![]).await.unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.running().await.unwrap().len(), 1);
+        assert_eq!(store.load("kept").await.unwrap().unwrap().machine, "m");
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_are_grouped_and_all_land() {
+        let (_dir, store) = store();
+        let writes = (0..200).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create(contract::record(&format!("c{i}")), vec![]).await })
+        });
+        for write in writes {
+            assert_eq!(write.await.unwrap().unwrap(), Created::New);
+        }
+        assert_eq!(store.running().await.unwrap().len(), 200);
+    }
+}
