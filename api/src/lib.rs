@@ -1,1 +1,160 @@
-//! placeholder
+//! The order REST API: one axum [`Router`] built by [`app`], served by `axum::serve` locally and
+//! by `lambda_http` on AWS.
+//!
+//! # Layout
+//!
+//! - [`orders`]: `/api/v0/orders`: place, get, list, patch, cancel; request bodies in
+//!   `orders::request`, response bodies in `orders::view`.
+//! - [`products`]: `/api/v0/products`: the catalog with available stock.
+//! - [`health`]: `GET /health`.
+//! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, the caller's
+//!   identity, `Idempotency-Key`, `If-Match`).
+//! - [`problem`]: `ApiError`, the one mapping of failures to RFC 9457 problem responses.
+//!
+//! Every route is described in the OpenAPI 3.1 document served at `GET /openapi.json`,
+//! generated from the handlers' annotations.
+
+pub mod extract;
+pub mod health;
+pub mod orders;
+pub mod problem;
+pub mod products;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use orderflow_domain::catalog::Catalog;
+use orderflow_domain::order::OrderId;
+use orderflow_domain::ports::{Clock, Inventory, OrderStore};
+use orderflow_domain::pricing::shipping::ShippingRates;
+use orderflow_domain::pricing::tax::TaxPolicy;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use extract::{AuthMode, Caller};
+pub use orders::view::{Links, NoLinks};
+use problem::ApiError;
+
+/// What the handlers need: the ports and the pricing rules.
+#[derive(Debug)]
+pub struct Services {
+    pub orders: Arc<dyn OrderStore>,
+    pub inventory: Arc<dyn Inventory>,
+    pub catalog: Arc<Catalog>,
+    pub tax: Arc<dyn TaxPolicy>,
+    pub shipping: ShippingRates,
+    pub clock: Arc<dyn Clock>,
+    pub auth: AuthMode,
+    /// Signs links to invoices and labels.
+    pub links: Arc<dyn Links>,
+    /// Woken each time an order is placed, so whatever starts workflows need not poll hard.
+    pub order_placed: Arc<Notify>,
+}
+
+/// The state shared by every handler: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    services: Arc<Services>,
+    ids: Arc<Mutex<ulid::Generator>>,
+}
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self { services: Arc::new(services), ids: Arc::new(Mutex::new(ulid::Generator::new())) }
+    }
+
+    /// A new order id, strictly increasing within this process so that orders placed in the same
+    /// millisecond still list in the order they were placed.
+    fn next_order_id(&self) -> OrderId {
+        let mut ids = self.ids.lock();
+        let ulid = ids.generate().unwrap_or_else(|_| ulid::Ulid::generate());
+        OrderId::from_ulid(ulid)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Orderflow",
+        description = "Place orders and follow them as they are priced, invoiced, charged, shipped and mailed.\n\n\
+            Amounts are integer minor units (cents) of the order's currency. Errors are RFC 9457 \
+            `application/problem+json` documents whose `type` names the problem.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    components(schemas(problem::Problem, problem::InvalidParam)),
+    tags(
+        (name = "orders", description = "Orders and their lifecycle"),
+        (name = "products", description = "The catalog"),
+        (name = "health", description = "Service health"),
+    )
+)]
+struct ApiDoc;
+
+/// Routes and their OpenAPI description, before state is attached.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(orders::place_order, orders::list_orders))
+        .routes(routes!(orders::get_order, orders::patch_order, orders::cancel_order))
+        .routes(routes!(products::list_products))
+        .routes(routes!(products::get_product))
+        .routes(routes!(health::health))
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = routes().split_for_parts();
+    let document = api.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], document) }),
+        )
+        .route("/problems/{slug}", get(problem_description))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_request(())
+                .on_response(
+                    |response: &Response, latency: std::time::Duration, _span: &tracing::Span| {
+                        tracing::debug!(status = response.status().as_u16(), latency_us = latency.as_micros(), "answered");
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn problem_description(Path(slug): Path<String>) -> Result<Response, ApiError> {
+    let text = problem::describe(&slug).ok_or(ApiError::NotFound("problem type"))?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}

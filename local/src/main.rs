@@ -1,1 +1,20 @@
-fn main() {}
+//! `orderflow`: the whole product on one machine. See the README.
+
+use anyhow::Context;
+use orderflow::{Config, Runtime, serve, shutdown_signal, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init(config.json_logs);
+    let runtime = Runtime::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        data_dir = %config.data_dir.display(),
+        "orderflow is serving; try GET /api/v0/products"
+    );
+    serve(listener, runtime, shutdown_signal()).await
+}

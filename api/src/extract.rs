@@ -1,0 +1,285 @@
+//! Extractors that turn raw requests into typed input or an `ApiError`, never a bare 4xx of
+//! axum's own.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use orderflow_domain::customer::CustomerId;
+use orderflow_domain::idempotency::IdempotencyKey;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::problem::{ApiError, InvalidParam};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body of type `T`, read with the size limit and parsed with errors that point
+/// at the offending member.
+///
+/// - a content type other than `application/json` (or a `+json` type) is a 415;
+/// - more than [`MAX_BODY_BYTES`] is a 413;
+/// - bytes that are not JSON are a 400 `malformed-json`;
+/// - JSON of the wrong shape (a missing field, a string for a number, an unknown field) is a 422
+///   `validation` naming the member by JSON pointer.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        require_json(request.headers())?;
+        let bytes = read_body(request).await?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_json =
+        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<mime::Mime>().ok()).is_some_and(
+            |m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)),
+        );
+    if is_json { Ok(()) } else { Err(ApiError::UnsupportedMediaType("application/json")) }
+}
+
+async fn read_body(request: Request) -> Result<bytes::Bytes, ApiError> {
+    let declared =
+        request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|error| {
+        let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if too_large { ApiError::PayloadTooLarge(MAX_BODY_BYTES) } else { ApiError::MalformedJson(error.to_string()) }
+    })
+}
+
+/// Parses JSON, locating shape errors by JSON pointer.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if parsed.is_ok() {
+        // Trailing bytes after the value make the whole body malformed.
+        deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    }
+    parsed.map_err(|error| {
+        let inner = error.inner();
+        if !inner.is_data() {
+            return ApiError::MalformedJson(inner.to_string());
+        }
+        let mut pointer = json_pointer(error.path());
+        let message = strip_position(&inner.to_string());
+        // Point at the member itself for a missing or unknown field, not at its parent.
+        if let Some(field) =
+            quoted_field(&message, "missing field `").or_else(|| quoted_field(&message, "unknown field `"))
+        {
+            let token = format!("/{}", escape_pointer_token(field));
+            if !pointer.ends_with(&token) {
+                pointer.push_str(&token);
+            }
+        }
+        ApiError::validation_at(pointer, message)
+    })
+}
+
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", escape_pointer_token(key))),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn quoted_field<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.strip_prefix(prefix)?.split('`').next()
+}
+
+/// serde_json appends "at line 1 column 42", which means nothing once we give a pointer.
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+/// Who is calling.
+///
+/// This is the one place authentication plugs in. Locally (`AuthMode::None`) there is none, and
+/// every caller may act for any customer, like an operator. Behind a gateway that authenticates
+/// customers (`AuthMode::GatewayHeader`), the gateway passes the customer id in a header and the
+/// caller may act only for that customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Operator,
+    Customer(CustomerId),
+}
+
+/// How the API learns who is calling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No authentication: every caller is an operator. For local use only.
+    #[default]
+    None,
+    /// A trusted gateway in front of the API authenticated the customer and names them in this
+    /// header. Never expose the API directly in this mode.
+    GatewayHeader(http::HeaderName),
+}
+
+impl Caller {
+    /// Whether this caller may see and act on `customer`'s orders.
+    pub fn may_act_for(&self, customer: &CustomerId) -> bool {
+        match self {
+            Self::Operator => true,
+            Self::Customer(id) => id == customer,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match &state.auth {
+            AuthMode::None => Ok(Self::Operator),
+            AuthMode::GatewayHeader(name) => {
+                let raw = parts.headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+                    ApiError::InvalidParameters(vec![InvalidParam::header(name.as_str(), "is required")])
+                })?;
+                CustomerId::parse(raw)
+                    .map(Self::Customer)
+                    .map_err(|e| ApiError::InvalidParameters(vec![InvalidParam::header(name.as_str(), e.reason())]))
+            }
+        }
+    }
+}
+
+/// The optional `Idempotency-Key` header.
+#[derive(Debug)]
+pub struct MaybeIdempotencyKey(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeIdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else { return Ok(Self(None)) };
+        let invalid = |detail: &str| ApiError::InvalidParameters(vec![InvalidParam::header("Idempotency-Key", detail)]);
+        let raw = value.to_str().map_err(|_| invalid("must be visible ASCII"))?;
+        IdempotencyKey::parse(raw).map(|key| Self(Some(key))).map_err(|e| invalid(e.reason()))
+    }
+}
+
+/// An order version as an entity tag: `"7"`.
+pub fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// The `If-Match` condition of a request.
+#[derive(Debug)]
+pub enum IfMatch {
+    Absent,
+    Any,
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Whether the current `version` satisfies the condition (strong comparison, RFC 9110).
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            Self::Absent | Self::Any => true,
+            Self::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut versions = Vec::new();
+        for value in parts.headers.get_all(IF_MATCH) {
+            let raw = value.to_str().unwrap_or_default();
+            for tag in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                if tag == "*" {
+                    return Ok(Self::Any);
+                }
+                // Weak tags never match in If-Match; a malformed tag matches nothing either.
+                if let Some(version) =
+                    tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).and_then(|t| t.parse().ok())
+                {
+                    versions.push(version);
+                } else if !tag.starts_with("W/") {
+                    return Err(ApiError::InvalidParameters(vec![InvalidParam::header(
+                        "If-Match",
+                        "must be an entity tag such as \"3\", as returned in ETag",
+                    )]));
+                }
+            }
+        }
+        Ok(if parts.headers.contains_key(IF_MATCH) { Self::Versions(versions) } else { Self::Absent })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        sku: String,
+        quantity: i64,
+    }
+
+    fn pointer_of(json: &str) -> String {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors[0].pointer.clone().unwrap_or_default(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_is_located_by_json_pointer() {
+        assert_eq!(
+            pointer_of(r#"{"items":[{"sku":"A","quantity":1},{"sku":"B","quantity":"two"}]}"#),
+            "/items/1/quantity"
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_point_at_the_member_itself() {
+        assert_eq!(pointer_of(r#"{"items":[{"quantity":1}]}"#), "/items/0/sku");
+        assert_eq!(pointer_of(r#"{"items":[{"sku":"A","quantity":1,"price":1}]}"#), "/items/0/price");
+    }
+
+    #[test]
+    fn bytes_that_are_not_json_are_malformed() {
+        assert!(matches!(parse_json::<Body>(b"{\"items\": ["), Err(ApiError::MalformedJson(_))));
+        assert!(matches!(parse_json::<Body>(b"{\"items\": []} trailing"), Err(ApiError::MalformedJson(_))));
+    }
+
+    #[test]
+    fn an_operator_may_act_for_anyone_and_a_customer_only_for_themselves() {
+        let ada = CustomerId::parse("ada").unwrap();
+        let bob = CustomerId::parse("bob").unwrap();
+        assert!(Caller::Operator.may_act_for(&ada));
+        assert!(Caller::Customer(ada.clone()).may_act_for(&ada));
+        assert!(!Caller::Customer(ada).may_act_for(&bob));
+    }
+}

@@ -1,0 +1,226 @@
+//! The one place where failures become HTTP responses: RFC 9457 `application/problem+json`.
+//!
+//! Handlers return `Result<_, ApiError>`; each variant documents its status and its stable
+//! problem `type`. Internal failures are logged with their whole cause chain and answered with a
+//! body that reveals nothing of them.
+
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use orderflow_domain::ports::BoxError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input, located by a JSON pointer into the body, or by a query parameter or header
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidParam {
+    /// RFC 6901 JSON pointer to the invalid member of the request body: `/items/0/quantity`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// The invalid query parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The invalid request header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl InvalidParam {
+    pub fn at(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: Some(pointer.into()), parameter: None, header: None, detail: detail.into() }
+    }
+
+    pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: None, parameter: Some(name.into()), header: None, detail: detail.into() }
+    }
+
+    pub fn header(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: None, parameter: None, header: Some(name.into()), detail: detail.into() }
+    }
+}
+
+/// An RFC 9457 problem details document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// A stable identifier of the kind of problem; clients branch on it, not on `title`.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Each invalid input, for `validation` problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<InvalidParam>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `malformed-json`: the body is not JSON.
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// 400 `invalid-parameters`: a query parameter or header is wrong.
+    #[error("invalid query parameters or headers")]
+    InvalidParameters(Vec<InvalidParam>),
+    /// 403 `forbidden`: the caller may not act for this customer.
+    #[error("the caller may not act for customer {0}")]
+    Forbidden(String),
+    /// 404 `not-found`.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405 `method-not-allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409 `order-not-modifiable`: the order has shipped or was cancelled.
+    #[error("{0}")]
+    NotModifiable(String),
+    /// 409 `price-would-change`: the new address changes tax or shipping.
+    #[error("{0}")]
+    PriceWouldChange(String),
+    /// 412 `precondition-failed`: `If-Match` names an old version.
+    #[error("the order has changed since the version in If-Match")]
+    PreconditionFailed,
+    /// 413 `payload-too-large`.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 415 `unsupported-media-type`.
+    #[error("the request body must be {0}")]
+    UnsupportedMediaType(&'static str),
+    /// 422 `validation`: the body is JSON but some fields are invalid.
+    #[error("some fields are invalid")]
+    Validation(Vec<InvalidParam>),
+    /// 422 `idempotency-key-reused`: the key was used for a different request.
+    #[error("this Idempotency-Key was already used for a different request (order {0})")]
+    IdempotencyKeyReused(String),
+    /// 428 `precondition-required`: `If-Match` is missing.
+    #[error("this request needs an If-Match header with the order's ETag")]
+    PreconditionRequired,
+    /// 503 `service-unavailable`: a backing service failed; the request may be retried.
+    #[error("a backing service is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// 500 `internal`: a bug.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl ApiError {
+    pub fn validation_at(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Validation(vec![InvalidParam::at(pointer, detail)])
+    }
+
+    fn status_and_type(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json", "The request body is not valid JSON"),
+            Self::InvalidParameters(_) => {
+                (StatusCode::BAD_REQUEST, "invalid-parameters", "Invalid query parameters or headers")
+            }
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            Self::NotModifiable(_) => {
+                (StatusCode::CONFLICT, "order-not-modifiable", "The order can no longer be changed")
+            }
+            Self::PriceWouldChange(_) => {
+                (StatusCode::CONFLICT, "price-would-change", "The change would alter the price")
+            }
+            Self::PreconditionFailed => {
+                (StatusCode::PRECONDITION_FAILED, "precondition-failed", "The order has changed")
+            }
+            Self::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large")
+            }
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Your request is not valid"),
+            Self::IdempotencyKeyReused(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused with another request",
+            ),
+            Self::PreconditionRequired => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition-required", "If-Match is required")
+            }
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service-unavailable", "Service unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+}
+
+/// `error` and each of its sources, one per line.
+pub fn cause_chain(error: &dyn StdError) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(chain, "\n  caused by: {cause}");
+        source = cause.source();
+    }
+    chain
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.status_and_type();
+        let detail = match &self {
+            Self::Unavailable(_) | Self::Internal(_) => {
+                tracing::error!(error = %cause_chain(&self), "request failed");
+                None
+            }
+            Self::Validation(_) | Self::InvalidParameters(_) => Some(self.to_string()),
+            other => Some(other.to_string()),
+        };
+        let errors = match self {
+            Self::Validation(errors) | Self::InvalidParameters(errors) => errors,
+            _ => Vec::new(),
+        };
+        let problem = Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(status, StatusCode::SERVICE_UNAVAILABLE) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// What each problem `type` means, served at `GET /problems/{slug}` so a `type` URI resolves.
+pub fn describe(slug: &str) -> Option<&'static str> {
+    Some(match slug {
+        "malformed-json" => "The request body could not be parsed as JSON. Fix the syntax and send it again.",
+        "invalid-parameters" => "A query parameter or header is invalid; `errors` names each one.",
+        "forbidden" => "The authenticated caller may not act for the customer named in the request.",
+        "not-found" => "There is no such resource, or it belongs to another customer.",
+        "method-not-allowed" => "The resource does not support this HTTP method.",
+        "order-not-modifiable" => "The order has shipped or was cancelled; it can no longer be changed or cancelled.",
+        "price-would-change" => {
+            "The change (usually a new shipping address) would alter tax or shipping. Cancel the order and place a new one."
+        }
+        "precondition-failed" => "The order changed since you read it. GET it again and retry with the new ETag.",
+        "payload-too-large" => "The request body is larger than 64 KiB.",
+        "unsupported-media-type" => "Send the body as application/json (or application/merge-patch+json for PATCH).",
+        "validation" => "The body is JSON but some fields are invalid; `errors` lists each with a JSON pointer.",
+        "idempotency-key-reused" => {
+            "The Idempotency-Key was already used with a different request body. Use a new key."
+        }
+        "precondition-required" => "Send If-Match with the ETag from your last GET of the order.",
+        "service-unavailable" => "A backing service failed. Nothing was changed; retry after Retry-After seconds.",
+        "internal" => "An unexpected error. It has been logged.",
+        _ => return None,
+    })
+}
