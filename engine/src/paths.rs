@@ -39,7 +39,7 @@ impl Path {
         if !source.starts_with('$') {
             return Err(format!("the path '{source}' does not start with '$'"));
         }
-        let compiled = JsonPath::parse(source)
+        let compiled = JsonPath::parse(&bracket_loose_names(source))
             .map_err(|e| format!("the path '{source}' is not a valid JSONPath: {e}"))?;
         Ok(Self { source: source.to_owned(), compiled, definite: is_definite(source) })
     }
@@ -77,6 +77,47 @@ impl Path {
             ))
         })
     }
+}
+
+/// Rewrites dot-notation names that RFC 9535 does not accept but Step Functions does
+/// (`$.delivery-partner`, `$.2nd`) into bracket notation (`$['delivery-partner']`).
+fn bracket_loose_names(source: &str) -> String {
+    let is_plain = |name: &str| {
+        let mut chars = name.chars();
+        name == "*"
+            || (chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_'))
+    };
+    let mut out = String::with_capacity(source.len() + 8);
+    let mut rest = source;
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') if depth > 0 => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            (None, '.') if depth == 0 && !rest.starts_with('.') => {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let name = &rest[..end];
+                if !name.is_empty() && !is_plain(name) {
+                    if out.ends_with('.') {
+                        out.push('.');
+                    }
+                    out.push_str("['");
+                    out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("']");
+                    rest = &rest[end..];
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whether a JSONPath selects at most one node by its form alone.
@@ -418,6 +459,14 @@ mod tests {
         let input = json!({"items": [{"n": 1}, {"n": 5}]});
         let found = Path::parse("$.items[?(@.n > 2)]").unwrap().find(&input);
         assert_eq!(found, Some(json!([{"n": 5}])));
+    }
+
+    #[test]
+    fn dotted_names_with_hyphens_work_as_in_step_functions() {
+        let input = json!({"detail": {"delivery-partner": "UQS", "2nd": 2}});
+        assert_eq!(Path::parse("$.detail.delivery-partner").unwrap().find(&input), Some(json!("UQS")));
+        assert_eq!(Path::parse("$.detail.2nd").unwrap().find(&input), Some(json!(2)));
+        assert_eq!(Path::parse("$..delivery-partner").unwrap().find(&input), Some(json!(["UQS"])));
     }
 
     #[test]
