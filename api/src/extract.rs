@@ -52,7 +52,7 @@ async fn read_body(request: Request) -> Result<bytes::Bytes, ApiError> {
     }
     axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|error| {
         let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-            .any(|e| e.is::<http_body_util::LengthLimitError>());
+            .any(<dyn std::error::Error>::is::<http_body_util::LengthLimitError>);
         if too_large { ApiError::PayloadTooLarge(MAX_BODY_BYTES) } else { ApiError::MalformedJson(error.to_string()) }
     })
 }
@@ -69,6 +69,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = error.inner();
         if !inner.is_data() {
             return ApiError::MalformedJson(inner.to_string());
+        }
+        // A shape error found before a syntax error further on: the body is still malformed.
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return ApiError::MalformedJson(syntax.to_string());
         }
         let mut pointer = json_pointer(error.path());
         let message = strip_position(&inner.to_string());

@@ -3,6 +3,8 @@
 pub mod request;
 pub mod view;
 
+use std::fmt::Write as _;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, LINK, LOCATION};
@@ -210,15 +212,13 @@ pub async fn list_orders(
     let status = params.status.as_deref().and_then(|raw| {
         raw.parse::<OrderStatus>().map_err(|e| invalid.push(InvalidParam::parameter("status", e.reason()))).ok()
     });
-    let limit = match params.limit.as_deref() {
+    let limit = match params.limit.as_deref().map(str::parse::<usize>) {
         None => 20,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(limit @ 1..=100) => limit,
-            _ => {
-                invalid.push(InvalidParam::parameter("limit", "must be a whole number from 1 to 100"));
-                20
-            }
-        },
+        Some(Ok(limit @ 1..=100)) => limit,
+        Some(_) => {
+            invalid.push(InvalidParam::parameter("limit", "must be a whole number from 1 to 100"));
+            20
+        }
     };
     let before = params.cursor.as_deref().and_then(|raw| {
         decode_cursor(raw).or_else(|| {
@@ -240,10 +240,10 @@ pub async fn list_orders(
     if let Some(cursor) = next_cursor {
         let mut next = format!("/api/v0/orders?limit={limit}&cursor={cursor}");
         if let Some(customer) = &params.customer_id {
-            next.push_str(&format!("&customerId={customer}"));
+            let _ = write!(next, "&customerId={customer}");
         }
         if let Some(status) = status {
-            next.push_str(&format!("&status={status}"));
+            let _ = write!(next, "&status={status}");
         }
         if let Ok(link) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
             response.headers_mut().insert(LINK, link);

@@ -20,7 +20,8 @@ fn unavailable(error: DbError) -> InventoryError {
 }
 
 fn parse_sku(raw: &str) -> Result<Sku, DbError> {
-    Sku::parse(raw).map_err(|e| DbError::Sqlite(rusqlite::Error::InvalidColumnType(0, e.to_string(), rusqlite::types::Type::Text)))
+    Sku::parse(raw)
+        .map_err(|e| DbError::Sqlite(rusqlite::Error::InvalidColumnType(0, e.to_string(), rusqlite::types::Type::Text)))
 }
 
 fn level(conn: &Connection, sku: &str) -> Result<Option<StockLevel>, DbError> {
@@ -55,7 +56,8 @@ impl SqliteInventory {
         let products: Vec<(String, u32)> = catalog.products().map(|p| (p.sku.to_string(), p.initial_stock)).collect();
         self.db
             .write(move |conn| {
-                let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, 0)")?;
+                let mut insert =
+                    conn.prepare_cached("INSERT OR IGNORE INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, 0)")?;
                 for (sku, on_hand) in &products {
                     insert.execute(params![sku, on_hand])?;
                 }
@@ -79,7 +81,9 @@ impl Inventory for SqliteInventory {
             .read(|conn| {
                 let mut stmt = conn.prepare_cached("SELECT sku, on_hand, reserved FROM stock ORDER BY sku")?;
                 let rows = stmt
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, StockLevel { on_hand: r.get(1)?, reserved: r.get(2)? })))?
+                    .query_map([], |r| {
+                        Ok((r.get::<_, String>(0)?, StockLevel { on_hand: r.get(1)?, reserved: r.get(2)? }))
+                    })?
                     .collect::<Result<Vec<_>, _>>()?;
                 rows.into_iter().map(|(sku, level)| Ok((parse_sku(&sku)?, level))).collect()
             })
@@ -130,9 +134,9 @@ impl Inventory for SqliteInventory {
             .map_err(unavailable)?;
         match reserved {
             Reserved::Done => Ok(()),
-            Reserved::Short(skus) => {
-                Err(InventoryError::OutOfStock(skus.iter().map(|s| parse_sku(s)).collect::<Result<_, _>>().map_err(unavailable)?))
-            }
+            Reserved::Short(skus) => Err(InventoryError::OutOfStock(
+                skus.iter().map(|s| parse_sku(s)).collect::<Result<_, _>>().map_err(unavailable)?,
+            )),
             Reserved::Unknown(sku) => Err(InventoryError::UnknownSku(parse_sku(&sku).map_err(unavailable)?)),
         }
     }
@@ -141,7 +145,9 @@ impl Inventory for SqliteInventory {
     async fn release(&self, order: &OrderId) -> Result<(), InventoryError> {
         let order = order.to_string();
         self.db
-            .write(move |conn| settle(conn, &order, "released", "UPDATE stock SET reserved = reserved - ?1 WHERE sku = ?2"))
+            .write(move |conn| {
+                settle(conn, &order, "released", "UPDATE stock SET reserved = reserved - ?1 WHERE sku = ?2")
+            })
             .await
             .map_err(unavailable)
     }

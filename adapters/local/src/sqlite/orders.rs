@@ -1,5 +1,7 @@
 //! `OrderStore` on SQLite.
 
+use std::fmt::Write as _;
+
 use async_trait::async_trait;
 use orderflow_domain::idempotency::RequestFingerprint;
 use orderflow_domain::order::{Order, OrderId};
@@ -108,19 +110,19 @@ impl OrderStore for SqliteOrderStore {
         let mut args: Vec<String> = Vec::new();
         if let Some(customer) = &query.customer {
             args.push(customer.to_string());
-            sql.push_str(&format!(" AND customer_id = ?{}", args.len()));
+            let _ = write!(sql, " AND customer_id = ?{}", args.len());
         }
         if let Some(status) = query.status {
             args.push(status.as_str().to_owned());
-            sql.push_str(&format!(" AND status = ?{}", args.len()));
+            let _ = write!(sql, " AND status = ?{}", args.len());
         }
         if let Some(before) = &query.before {
             args.push(before.to_string());
-            sql.push_str(&format!(" AND id < ?{}", args.len()));
+            let _ = write!(sql, " AND id < ?{}", args.len());
         }
         let limit = query.limit.clamp(1, 100);
         // One more than asked tells whether there is a next page.
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
+        let _ = write!(sql, " ORDER BY id DESC LIMIT {}", limit + 1);
 
         let mut orders = self
             .db
@@ -155,7 +157,9 @@ impl OrderStore for SqliteOrderStore {
             .db
             .write(move |conn| {
                 let updated = conn
-                    .prepare_cached("UPDATE orders SET body = ?1, status = ?2, version = ?3 WHERE id = ?4 AND version = ?5")?
+                    .prepare_cached(
+                        "UPDATE orders SET body = ?1, status = ?2, version = ?3 WHERE id = ?4 AND version = ?5",
+                    )?
                     .execute(params![body, status, version, id, version - 1])?;
                 if updated == 1 {
                     return Ok(Ok(()));

@@ -1,0 +1,52 @@
+use orderflow_tests::{TestApp, expect_problem};
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_catalog_lists_at_least_twenty_products_with_available_stock() {
+    let app = TestApp::spawn().await;
+    let catalog: Value = app.get("/api/v0/products").send().await.unwrap().json().await.unwrap();
+    let products = catalog["products"].as_array().unwrap();
+    assert!(products.len() >= 20);
+    let mug = products.iter().find(|p| p["sku"] == "MUG-CLASSIC-WHT").unwrap();
+    assert_eq!(mug["unitPrice"], 1400);
+    assert_eq!(mug["currency"], "USD");
+    assert_eq!(mug["available"], 500);
+}
+
+#[tokio::test]
+async fn one_product_reads_by_sku_and_an_unknown_one_is_404() {
+    let app = TestApp::spawn().await;
+    let tent: Value = app.get("/api/v0/products/tent-2p-ultra").send().await.unwrap().json().await.unwrap();
+    assert_eq!(tent["sku"], "TENT-2P-ULTRA");
+    assert_eq!(tent["available"], 12);
+    expect_problem(app.get("/api/v0/products/NOPE-404").send().await.unwrap(), 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/health").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_3_1_and_describes_every_route() {
+    let app = TestApp::spawn().await;
+    let document: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = &document["paths"];
+    for (path, methods) in [
+        ("/api/v0/orders", &["post", "get"][..]),
+        ("/api/v0/orders/{id}", &["get", "patch", "delete"][..]),
+        ("/api/v0/products", &["get"][..]),
+        ("/api/v0/products/{sku}", &["get"][..]),
+        ("/health", &["get"][..]),
+    ] {
+        for method in methods {
+            assert!(paths[path][method].is_object(), "{method} {path} is not documented");
+        }
+    }
+    assert!(document["components"]["schemas"]["PlaceOrder"].is_object());
+    assert!(document["components"]["schemas"]["Problem"].is_object());
+}
