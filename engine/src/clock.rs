@@ -161,6 +161,10 @@ struct Inner {
     state: Mutex<State>,
 }
 
+/// How many times the auto-advancer yields to other tasks before it advances time, so that a
+/// fiber that is between two steps (one branch ended, the next not yet started) gets to run.
+const ADVANCE_GRACE_YIELDS: usize = 8;
+
 #[derive(Debug)]
 struct State {
     now: OffsetDateTime,
@@ -170,6 +174,8 @@ struct State {
     busy: usize,
     /// Sleepers that make their fiber idle.
     idle_sleepers: usize,
+    /// Whether an auto-advance is pending.
+    advance_scheduled: bool,
 }
 
 #[derive(Debug)]
@@ -206,7 +212,7 @@ impl VirtualClock {
     }
 
     fn build(start: OffsetDateTime, auto_advance: bool) -> Self {
-        let state = State { now: start, next_id: 0, sleepers: Vec::new(), busy: 0, idle_sleepers: 0 };
+        let state = State { now: start, next_id: 0, sleepers: Vec::new(), busy: 0, idle_sleepers: 0, advance_scheduled: false };
         Self { inner: Arc::new(Inner { auto_advance, state: Mutex::new(state) }) }
     }
 
@@ -239,26 +245,65 @@ impl State {
         }
     }
 
-    /// In auto mode, jumps to the earliest deadline when no tracked fiber is busy.
-    fn maybe_advance(&mut self, auto_advance: bool) {
-        if !auto_advance || self.busy > self.idle_sleepers {
-            return;
-        }
+    /// Whether, in auto mode, time should jump: no tracked fiber is busy and someone sleeps.
+    fn should_advance(&self) -> bool {
+        self.busy <= self.idle_sleepers && !self.sleepers.is_empty()
+    }
+
+    /// Jumps to the earliest deadline.
+    fn advance_to_earliest(&mut self) {
         if let Some(earliest) = self.sleepers.iter().map(|s| s.deadline).min() {
             self.wake_until(earliest);
         }
     }
 }
 
-impl ActivityHooks for Inner {
+impl Inner {
+    /// In auto mode, schedules a jump to the earliest deadline once no tracked fiber is busy.
+    ///
+    /// The jump happens on a separate task after a few yields, and only if the condition still
+    /// holds then: a fiber can look idle for an instant (a `Map` iteration ended, the next one
+    /// is about to start; a task beat its heartbeat and sleeps again before the engine saw the
+    /// beat), and time must not move in that instant.
+    fn maybe_advance(self: &Arc<Self>, state: &mut State) {
+        if !self.auto_advance || state.advance_scheduled || !state.should_advance() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            state.advance_to_earliest();
+            return;
+        };
+        state.advance_scheduled = true;
+        let inner = Arc::clone(self);
+        runtime.spawn(async move {
+            loop {
+                for _ in 0..ADVANCE_GRACE_YIELDS {
+                    tokio::task::yield_now().await;
+                }
+                let mut state = inner.state.lock();
+                if !state.should_advance() {
+                    state.advance_scheduled = false;
+                    return;
+                }
+                state.advance_to_earliest();
+            }
+        });
+    }
+}
+
+/// The activity hooks of a virtual clock.
+#[derive(Debug)]
+struct Hooks(Arc<Inner>);
+
+impl ActivityHooks for Hooks {
     fn busy(&self) {
-        self.state.lock().busy += 1;
+        self.0.state.lock().busy += 1;
     }
 
     fn idle(&self) {
-        let mut state = self.state.lock();
+        let mut state = self.0.state.lock();
         state.busy = state.busy.saturating_sub(1);
-        state.maybe_advance(self.auto_advance);
+        self.0.maybe_advance(&mut state);
     }
 }
 
@@ -275,7 +320,7 @@ impl VirtualClock {
         if idle {
             state.idle_sleepers += 1;
         }
-        state.maybe_advance(self.inner.auto_advance);
+        self.inner.maybe_advance(&mut state);
         Box::pin(VirtualSleep { inner: Arc::clone(&self.inner), id, wait, done: false })
     }
 }
@@ -294,7 +339,7 @@ impl Clock for VirtualClock {
     }
 
     fn track(&self) -> Activity {
-        Activity::new(Arc::clone(&self.inner) as Arc<dyn ActivityHooks>)
+        Activity::new(Arc::new(Hooks(Arc::clone(&self.inner))))
     }
 }
 
@@ -331,7 +376,7 @@ impl Drop for VirtualSleep {
             if sleeper.idle {
                 state.idle_sleepers -= 1;
             }
-            state.maybe_advance(self.inner.auto_advance);
+            self.inner.maybe_advance(&mut state);
         }
     }
 }

@@ -3,6 +3,8 @@
 //! Branches run as futures inside their parent's task; the first failure drops (cancels) the
 //! others. Each branch fiber counts as busy for the clock while the parent waits parked.
 
+use std::future::Future;
+
 use futures::StreamExt;
 use futures::future::try_join_all;
 use serde_json::Value;
@@ -126,33 +128,45 @@ impl Fiber<'_> {
     }
 
     /// Runs one branch or iteration to its end, committing its events as it goes.
-    async fn run_branch(&self, body: &Body, scope: String, map_index: Option<u64>, input: Value, mut first_events: Vec<HistoryEvent>) -> Result<Value, BranchFailure> {
+    ///
+    /// The branch counts as busy for the clock from the moment its future is created, so that
+    /// time does not move between the creation of a batch of branches and their first poll.
+    fn run_branch<'b>(
+        &'b self,
+        body: &'b Body,
+        scope: String,
+        map_index: Option<u64>,
+        input: Value,
+        mut first_events: Vec<HistoryEvent>,
+    ) -> impl Future<Output = Result<Value, BranchFailure>> + 'b {
         let execution = self.execution;
         let activity = execution.services.clock.track();
-        let start = &body.states[&body.start_at];
-        first_events.push(execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(input.clone()).map_index(map_index));
-        execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
-        let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
-        let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), attempts: Vec::new(), phase: Phase::Ready };
-        let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
-        if let Some(index) = map_index {
-            let (event_type, parent) = match &result {
-                Ok(_) => (EventType::MapIterationSucceeded, None),
-                Err(error) => (EventType::MapIterationFailed, Some(error)),
-            };
-            let mut event = execution.event(event_type).state(&self.map_state_name(&fiber)).map_index(Some(index));
-            if let Some(error) = parent {
-                event = event.failure(&error.error, &error.cause);
+        async move {
+            let start = &body.states[&body.start_at];
+            first_events.push(
+                execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(input.clone()).map_index(map_index),
+            );
+            execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
+            let map_state = self.scope_state_name(&scope);
+            let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
+            let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), attempts: Vec::new(), phase: Phase::Ready };
+            let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
+            if let Some(index) = map_index {
+                let mut event = match &result {
+                    Ok(_) => execution.event(EventType::MapIterationSucceeded),
+                    Err(error) => execution.event(EventType::MapIterationFailed).failure(&error.error, &error.cause),
+                };
+                event = event.state(&map_state).map_index(Some(index));
+                events.push(event);
             }
-            events.push(event);
+            execution.commit(events, Change::None).await.map_err(BranchFailure::Store)?;
+            result.map_err(BranchFailure::State)
         }
-        execution.commit(events, Change::None).await.map_err(BranchFailure::Store)?;
-        result.map_err(BranchFailure::State)
     }
 
-    /// The name of the `Map` state a fiber iterates for (the last scope segment).
-    fn map_state_name(&self, fiber: &Fiber<'_>) -> String {
-        let last = fiber.scope.rsplit('/').next().unwrap_or_default();
+    /// The name of the state that owns a branch scope (`/Outer[0]/M[3]` → `M`).
+    fn scope_state_name(&self, scope: &str) -> String {
+        let last = scope.rsplit('/').next().unwrap_or_default();
         last.split('[').next().unwrap_or_default().to_owned()
     }
 
