@@ -54,12 +54,12 @@ enum Operand {
 /// A type test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TypeTest {
-    IsNull,
-    IsPresent,
-    IsNumeric,
-    IsString,
-    IsBoolean,
-    IsTimestamp,
+    Null,
+    Present,
+    Numeric,
+    String,
+    Boolean,
+    Timestamp,
 }
 
 /// What a rule checks of its variable.
@@ -178,12 +178,12 @@ impl Rule {
 
 fn compile_test(operator: &str, value: &Value) -> Result<Test, String> {
     let type_test = match operator {
-        "IsNull" => Some(TypeTest::IsNull),
-        "IsPresent" => Some(TypeTest::IsPresent),
-        "IsNumeric" => Some(TypeTest::IsNumeric),
-        "IsString" => Some(TypeTest::IsString),
-        "IsBoolean" => Some(TypeTest::IsBoolean),
-        "IsTimestamp" => Some(TypeTest::IsTimestamp),
+        "IsNull" => Some(TypeTest::Null),
+        "IsPresent" => Some(TypeTest::Present),
+        "IsNumeric" => Some(TypeTest::Numeric),
+        "IsString" => Some(TypeTest::String),
+        "IsBoolean" => Some(TypeTest::Boolean),
+        "IsTimestamp" => Some(TypeTest::Timestamp),
         _ => None,
     };
     if let Some(test) = type_test {
@@ -231,7 +231,7 @@ fn compile_test(operator: &str, value: &Value) -> Result<Test, String> {
 
 fn evaluate_check(variable: &Path, test: &Test, input: &Value) -> Result<bool, StateError> {
     let found = variable.find(input);
-    if let Test::Type { test: TypeTest::IsPresent, expected } = test {
+    if let Test::Type { test: TypeTest::Present, expected } = test {
         return Ok(found.is_some() == *expected);
     }
     let value = found.ok_or_else(|| {
@@ -243,12 +243,12 @@ fn evaluate_check(variable: &Path, test: &Test, input: &Value) -> Result<bool, S
     Ok(match test {
         Test::Type { test, expected } => {
             let actual = match test {
-                TypeTest::IsNull => value.is_null(),
-                TypeTest::IsPresent => true,
-                TypeTest::IsNumeric => value.is_number(),
-                TypeTest::IsString => value.is_string(),
-                TypeTest::IsBoolean => value.is_boolean(),
-                TypeTest::IsTimestamp => value.as_str().is_some_and(|s| parse_timestamp(s).is_some()),
+                TypeTest::Null => value.is_null(),
+                TypeTest::Present => true,
+                TypeTest::Numeric => value.is_number(),
+                TypeTest::String => value.is_string(),
+                TypeTest::Boolean => value.is_boolean(),
+                TypeTest::Timestamp => value.as_str().is_some_and(|s| parse_timestamp(s).is_some()),
             };
             actual == *expected
         }
@@ -333,6 +333,7 @@ fn glob_matches(pattern: &[Glob], text: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_pass_by_value)]
 mod tests {
     use serde_json::json;
 

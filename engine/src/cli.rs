@@ -17,6 +17,7 @@
 //! arguments exit 2.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -208,7 +209,7 @@ pub fn main() -> std::process::ExitCode {
             let mut message = format!("error: {error}");
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                message.push_str(&format!("\n  caused by: {cause}"));
+                let _ = write!(message, "\n  caused by: {cause}");
                 source = cause.source();
             }
             eprintln!("{message}");

@@ -351,12 +351,11 @@ impl Engine {
     /// Waits for the execution `name` to end, and describes it.
     pub async fn wait(&self, name: &str) -> Result<ExecutionDescription, EngineError> {
         let done = self.inner.live.lock().get(name).map(|live| live.done.clone());
-        if let Some(mut done) = done {
-            if let Ok(description) = done.wait_for(Option::is_some).await {
-                if let Some(description) = description.clone() {
-                    return Ok(description);
-                }
-            }
+        if let Some(mut done) = done
+            && let Ok(description) = done.wait_for(Option::is_some).await
+            && let Some(description) = description.clone()
+        {
+            return Ok(description);
         }
         let description = self.describe(name).await?;
         if description.status == ExecutionStatus::Running {

@@ -422,7 +422,6 @@ impl Parser<'_> {
         for (i, c) in self.rest().char_indices() {
             match (quote, c) {
                 (Some(q), _) if c == q => quote = None,
-                (Some(_), _) => {}
                 (None, '\'' | '"') => quote = Some(c),
                 (None, '[' | '(') => depth += 1,
                 (None, ']') => depth = depth.saturating_sub(1),

@@ -95,7 +95,6 @@ fn bracket_loose_names(source: &str) -> String {
         rest = &rest[c.len_utf8()..];
         match (quote, c) {
             (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
             (None, '\'' | '"') if depth > 0 => quote = Some(c),
             (None, '[' | '(') => depth += 1,
             (None, ']' | ')') => depth = depth.saturating_sub(1),
@@ -420,6 +419,7 @@ impl Template {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_pass_by_value)]
 mod tests {
     use serde_json::json;
 

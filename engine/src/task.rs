@@ -222,15 +222,15 @@ impl TaskHandler for CommandTask {
             return serde_json::from_str(stdout)
                 .map_err(|e| failed(format!("`{}` printed something that is not JSON: {e}", self.command)));
         }
-        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(stdout) {
-            if let Some(error) = map.get("error").and_then(Value::as_str) {
-                let cause = match map.get("cause") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                    None => String::new(),
-                };
-                return Err(TaskFailure::new(error, cause));
-            }
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(stdout)
+            && let Some(error) = map.get("error").and_then(Value::as_str)
+        {
+            let cause = match map.get("cause") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            return Err(TaskFailure::new(error, cause));
         }
         Err(failed(format!(
             "`{}` exited with {}: {}",

@@ -233,10 +233,10 @@ fn task(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Resul
     }
     let timeout = seconds_field(object, at, "TimeoutSeconds", "TimeoutSecondsPath", false)?;
     let heartbeat = seconds_field(object, at, "HeartbeatSeconds", "HeartbeatSecondsPath", false)?;
-    if let (Some(Seconds::Literal(timeout)), Some(Seconds::Literal(heartbeat))) = (&timeout, &heartbeat) {
-        if heartbeat >= timeout {
-            return Err(at.error("HeartbeatSeconds", "must be smaller than TimeoutSeconds"));
-        }
+    if let (Some(Seconds::Literal(timeout)), Some(Seconds::Literal(heartbeat))) = (&timeout, &heartbeat)
+        && heartbeat >= timeout
+    {
+        return Err(at.error("HeartbeatSeconds", "must be smaller than TimeoutSeconds"));
     }
     Ok(TaskState { resource: resource.to_owned(), processing: processing(object, at, names)?, timeout, heartbeat })
 }
@@ -553,6 +553,7 @@ fn prefix_field(error: LoadError, prefix: &str) -> LoadError {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_pass_by_value)]
 mod tests {
     use serde_json::json;
 

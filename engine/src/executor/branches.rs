@@ -85,7 +85,7 @@ impl Fiber<'_> {
             let _waiting = self.activity.park();
             try_join_all(branches).await
         };
-        results.map(Value::Array).map_err(|failure| self.branch_error(failure))
+        results.map(Value::Array).map_err(branch_error)
     }
 
     async fn run_map(&self, state: &State, map: &MapState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
@@ -124,7 +124,7 @@ impl Fiber<'_> {
             futures::stream::iter(iterations).buffered(limit).collect::<Vec<_>>().await
         };
         let results: Result<Vec<Value>, BranchFailure> = results.into_iter().collect();
-        results.map(Value::Array).map_err(|failure| self.branch_error(failure))
+        results.map(Value::Array).map_err(branch_error)
     }
 
     /// Runs one branch or iteration to its end, committing its events as it goes.
@@ -147,7 +147,7 @@ impl Fiber<'_> {
                 execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(input.clone()).map_index(map_index),
             );
             execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
-            let map_state = self.scope_state_name(&scope);
+            let map_state = scope_state_name(&scope);
             let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
             let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), attempts: Vec::new(), phase: Phase::Ready };
             let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
@@ -164,18 +164,6 @@ impl Fiber<'_> {
         }
     }
 
-    /// The name of the state that owns a branch scope (`/Outer[0]/M[3]` → `M`).
-    fn scope_state_name(&self, scope: &str) -> String {
-        let last = scope.rsplit('/').next().unwrap_or_default();
-        last.split('[').next().unwrap_or_default().to_owned()
-    }
-
-    fn branch_error(&self, failure: BranchFailure) -> StateError {
-        match failure {
-            BranchFailure::State(error) => error,
-            BranchFailure::Store(error) => StateError::runtime(format!("The execution store failed: {error}")),
-        }
-    }
 
     /// Commits pending events before branches start, so the history stays in order.
     async fn flush(&self, events: &mut Vec<HistoryEvent>) -> Result<(), StateError> {
@@ -183,5 +171,18 @@ impl Fiber<'_> {
             .commit(std::mem::take(events), Change::None)
             .await
             .map_err(|error| StateError::runtime(format!("The execution store failed: {error}")))
+    }
+}
+
+/// The name of the state that owns a branch scope (`/Outer[0]/M[3]` → `M`).
+fn scope_state_name(scope: &str) -> String {
+    let last = scope.rsplit('/').next().unwrap_or_default();
+    last.split('[').next().unwrap_or_default().to_owned()
+}
+
+fn branch_error(failure: BranchFailure) -> StateError {
+    match failure {
+        BranchFailure::State(error) => error,
+        BranchFailure::Store(error) => StateError::runtime(format!("The execution store failed: {error}")),
     }
 }

@@ -34,7 +34,7 @@ fn run_prints_the_output_of_a_machine_whose_task_is_a_command() {
     let file = definition_file(&price_machine());
     let path = file.path().to_str().unwrap();
     let (code, stdout, stderr) =
-        asl(&["run", path, "--input", r#"{"qty": 3}"#, "--sub", "PriceFn=local:Price", "--task", r#"local:Price=echo 750"#]);
+        asl(&["run", path, "--input", r#"{"qty": 3}"#, "--sub", "PriceFn=local:Price", "--task", "local:Price=echo 750"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), json!({"qty": 3, "price": 750}));
 }

@@ -29,7 +29,7 @@ async fn thousands_of_executions_run_at_once_with_retries_and_waits_on_virtual_t
             let calls = Arc::clone(&calls);
             async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                if invocation.context.retry_count == 0 && invocation.input["n"].as_u64().unwrap_or(0) % 3 == 0 {
+                if invocation.context.retry_count == 0 && invocation.input["n"].as_u64().unwrap_or(0).is_multiple_of(3) {
                     return Err(TaskFailure::new("Transient", "first try"));
                 }
                 Ok(json!({"n": invocation.input["n"]}))

@@ -258,7 +258,7 @@ async fn a_retry_wait_resumes_with_its_counter_and_deadline() {
     until(|| clock.pending_sleepers() == 1).await;
     clock.advance(std::time::Duration::from_secs(30));
     until(|| script.calls() == 2 && clock.pending_sleepers() == 1).await;
-    clock.advance(std::time::Duration::from_secs(60));
+    clock.advance(std::time::Duration::from_mins(1));
     let done = after.engine.wait("r1").await.unwrap();
     assert_eq!(done.error.as_deref(), Some("Transient"));
     assert_eq!(script.calls(), 3, "two retries in all, across the restart");

@@ -168,10 +168,10 @@ async fn a_result_path_through_a_string_fails_with_result_path_match_failure() {
 #[tokio::test]
 async fn pass_with_result_and_result_path_merges_a_fixed_value() {
     let app = TestApp::new(asl_engine::TaskRegistry::new());
-    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x-datum": 0.381018, "y-datum": 622.2269926397355},
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x-datum": 0.381_018, "y-datum": 622.226_992_639_735_5},
         "ResultPath": "$.coords", "End": true}}});
     let output = app.output(&definition, json!({"georefOf": "Home"})).await;
-    assert_eq!(output, json!({"georefOf": "Home", "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355}}));
+    assert_eq!(output, json!({"georefOf": "Home", "coords": {"x-datum": 0.381_018, "y-datum": 622.226_992_639_735_5}}));
 }
 
 #[tokio::test]

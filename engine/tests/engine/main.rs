@@ -1,5 +1,7 @@
 //! Integration tests of the engine, through its public API only.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_pass_by_value)]
+
 mod helpers;
 
 mod cli;
