@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh clone. Installs what the tests need into the checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n== %s (%ds)\n' "$1" $(( $(date +%s) - started )); }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "done"
