@@ -1,1 +1,105 @@
-fn main() {}
+//! Throughput of the engine.
+//!
+//! - `in_memory/sequential`: executions per second of a 10-state Pass/Choice machine on a
+//!   [`MemoryStore`], one after the other (start, then wait for the end).
+//! - `sqlite/{full,normal}`: state transitions per second of the same machine persisted in
+//!   SQLite (WAL, group commit), 500 executions at a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asl_engine::{Engine, ExecutionStore, MemoryStore, SqliteOptions, SqliteStore, StateMachine, Synchronous, VirtualClock};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+/// Ten states: six Pass, three Choice, one Succeed.
+fn ten_states() -> StateMachine {
+    let definition = json!({"StartAt": "Normalize", "States": {
+        "Normalize": {"Type": "Pass", "Parameters": {"id.$": "$.id", "total.$": "$.total", "lines": 3}, "Next": "IsBig"},
+        "IsBig": {"Type": "Choice", "Choices": [{"Variable": "$.total", "NumericGreaterThan": 100, "Next": "Big"}], "Default": "Small"},
+        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "Next": "Stamp"},
+        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "Next": "Stamp"},
+        "Stamp": {"Type": "Pass", "Parameters": {"order.$": "$", "by": "bench"}, "Next": "HasLines"},
+        "HasLines": {"Type": "Choice", "Choices": [{"Variable": "$.order.lines", "NumericGreaterThanEquals": 1, "Next": "Lines"}], "Default": "Done"},
+        "Lines": {"Type": "Pass", "ResultPath": "$.copy", "Next": "IsBench"},
+        "IsBench": {"Type": "Choice", "Choices": [{"Variable": "$.by", "StringEquals": "bench", "Next": "Shape"}], "Default": "Done"},
+        "Shape": {"Type": "Pass", "OutputPath": "$.order", "Next": "Done"},
+        "Done": {"Type": "Succeed"}
+    }});
+    StateMachine::from_value(&definition).expect("the benchmark machine is valid")
+}
+
+/// The transitions of one execution: nine state changes into the ten states visited.
+const TRANSITIONS_PER_EXECUTION: u64 = 9;
+
+fn engine(store: Arc<dyn ExecutionStore>) -> Engine {
+    let engine = Engine::builder().store(store).clock(Arc::new(VirtualClock::new())).build();
+    engine.register("bench", ten_states());
+    engine
+}
+
+fn input(n: u64) -> Value {
+    json!({"id": n, "total": n % 200})
+}
+
+fn in_memory(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut group = c.benchmark_group("in_memory");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sequential", |b| {
+        b.iter_custom(|iterations| {
+            runtime.block_on(async {
+                let engine = engine(Arc::new(MemoryStore::new()));
+                let started = Instant::now();
+                for n in 0..iterations {
+                    let name = format!("e{n}");
+                    engine.start_execution("bench", &name, input(n)).await.expect("start");
+                    engine.wait(&name).await.expect("wait");
+                }
+                started.elapsed()
+            })
+        });
+    });
+    group.finish();
+}
+
+fn sqlite(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let mut group = c.benchmark_group("sqlite");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(TRANSITIONS_PER_EXECUTION));
+    for (label, synchronous) in [("full", Synchronous::Full), ("normal", Synchronous::Normal)] {
+        group.bench_function(label, |b| {
+            b.iter_custom(|iterations| {
+                runtime.block_on(async {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let options = SqliteOptions { synchronous, ..SqliteOptions::default() };
+                    let store = SqliteStore::open_with(dir.path().join("bench.db"), &options).expect("open");
+                    let engine = engine(Arc::new(store));
+                    let started = Instant::now();
+                    let mut n = 0;
+                    while n < iterations {
+                        let batch = (iterations - n).min(500);
+                        let runs = (n..n + batch).map(|i| {
+                            let engine = engine.clone();
+                            tokio::spawn(async move {
+                                let name = format!("s{i}");
+                                engine.start_execution("bench", &name, input(i)).await.expect("start");
+                                engine.wait(&name).await.expect("wait");
+                            })
+                        });
+                        for run in runs.collect::<Vec<_>>() {
+                            run.await.expect("join");
+                        }
+                        n += batch;
+                    }
+                    started.elapsed()
+                })
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, in_memory, sqlite);
+criterion_main!(benches);
