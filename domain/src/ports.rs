@@ -158,3 +158,190 @@ impl Clock for SystemClock {
         time::OffsetDateTime::now_utc()
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The partners of the saga.
+// ---------------------------------------------------------------------------------------------
+
+/// A charge made by the payment partner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Charge {
+    /// The partner's reference (a Stripe PaymentIntent id).
+    pub reference: String,
+    pub amount: crate::Money,
+}
+
+/// A refund made by the payment partner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub reference: String,
+    pub amount: crate::Money,
+}
+
+/// What to charge.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub order: OrderId,
+    pub customer: CustomerId,
+    pub amount: crate::Money,
+    pub payment_method: crate::cart::PaymentMethodId,
+    /// Repeating a request with the same key never charges twice.
+    pub idempotency_key: String,
+}
+
+/// How a payment call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// The card or bank said no; `code` is the partner's decline code (`insufficient_funds`).
+    #[error("the payment was declined ({code})")]
+    Declined { code: String },
+    /// The customer must authenticate (3-D Secure); an off-session charge cannot go on.
+    #[error("the payment requires the customer's authentication")]
+    RequiresAction,
+    /// A failure worth retrying: a network error, a 5xx, rate limiting.
+    #[error("the payment partner failed transiently")]
+    Transient(#[source] BoxError),
+    /// The partner refused the request itself (a bug on our side, or bad configuration).
+    #[error("the payment partner refused the request")]
+    Rejected(#[source] BoxError),
+}
+
+/// The payment partner: charges a customer's saved payment method off-session, and refunds.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
+    /// Charges `request.amount`. Errors: `Declined`, `RequiresAction`, `Transient`, `Rejected`.
+    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError>;
+
+    /// The successful charge made for `order`, if any: what a refund must undo even when the
+    /// answer to the charge was lost. Errors: `Transient`, `Rejected`.
+    async fn find_charge(&self, order: &OrderId) -> Result<Option<Charge>, PaymentError>;
+
+    /// Refunds `charge` in full. Refunding again returns the same refund. Errors: `Transient`,
+    /// `Rejected`.
+    async fn refund(&self, order: &OrderId, charge: &Charge) -> Result<Refund, PaymentError>;
+}
+
+/// A parcel to ship.
+#[derive(Debug, Clone)]
+pub struct ShipmentRequest {
+    pub order: OrderId,
+    /// Which carrier to ask, by name (`Carrier::carriers` lists them, preferred first).
+    pub carrier: String,
+    pub destination: crate::address::PostalAddress,
+    pub weight: crate::catalog::Grams,
+    /// Repeating a request with the same key never buys a second label.
+    pub idempotency_key: String,
+}
+
+/// A parcel handed to a carrier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    /// The label, a PDF.
+    pub label: Vec<u8>,
+}
+
+/// How a carrier call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CarrierError {
+    /// No carrier can deliver to this address.
+    #[error("the address is undeliverable: {0}")]
+    Undeliverable(String),
+    /// This carrier cannot take the parcel now (an outage, no service to the destination).
+    #[error("the carrier {0} cannot take the parcel")]
+    Unavailable(String),
+    #[error("the carrier failed transiently")]
+    Transient(#[source] BoxError),
+}
+
+/// Shipping through carriers (an aggregator such as EasyPost, or a simulator).
+#[async_trait]
+pub trait Carrier: Send + Sync + std::fmt::Debug {
+    /// The carriers that can be asked, in order of preference.
+    fn carriers(&self) -> Vec<String>;
+
+    /// Buys a label. Errors: `Undeliverable`, `Unavailable`, `Transient`.
+    async fn ship(&self, request: &ShipmentRequest) -> Result<Shipment, CarrierError>;
+}
+
+/// An email ready to send: the complete RFC 5322 message.
+#[derive(Debug, Clone)]
+pub struct OutgoingEmail {
+    /// Sending the same key twice sends one email (`ord_…/shipped`).
+    pub key: String,
+    pub to: crate::customer::EmailAddress,
+    /// The whole message, headers and MIME body.
+    pub message: Vec<u8>,
+}
+
+/// How sending failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the mail service failed transiently")]
+    Transient(#[source] BoxError),
+    #[error("the mail service refused the message")]
+    Rejected(#[source] BoxError),
+}
+
+/// Sends email.
+#[async_trait]
+pub trait Mailer: Send + Sync + std::fmt::Debug {
+    /// Sends `email` once per key. Errors: `Transient`, `Rejected`.
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
+}
+
+/// How a blob store call failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the blob store failed")]
+pub struct BlobError(#[source] pub BoxError);
+
+/// Documents: invoices, credit notes, labels.
+#[async_trait]
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` at `key`, replacing what was there. Errors: `BlobError`.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+
+    /// The bytes at `key`, if any. Errors: `BlobError`.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
+
+    /// A link to `key` that works for `ttl` (an S3 presigned URL, or its local twin).
+    fn link(&self, key: &str, ttl: std::time::Duration) -> String;
+}
+
+/// Invoice numbers: sequential, assigned once per order.
+#[async_trait]
+pub trait InvoiceNumbers: Send + Sync + std::fmt::Debug {
+    /// The number of `order`'s invoice, assigning the next one in sequence the first time.
+    /// Errors: `Unavailable`.
+    async fn assign(&self, order: &OrderId, year: i32) -> Result<String, StoreError>;
+}
+
+/// An order whose workflow has yet to be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStart {
+    /// The outbox entry to mark once the workflow has started.
+    pub entry: i64,
+    pub order: OrderId,
+}
+
+/// The "start this order's workflow" entries written with each new order.
+#[async_trait]
+pub trait WorkflowOutbox: Send + Sync + std::fmt::Debug {
+    /// Up to `limit` entries not yet marked started, oldest first. Errors: `Unavailable`.
+    async fn pending_starts(&self, limit: usize) -> Result<Vec<PendingStart>, StoreError>;
+
+    /// Marks entries whose workflows have started. Errors: `Unavailable`.
+    async fn mark_started(&self, entries: &[i64]) -> Result<(), StoreError>;
+}
+
+/// Starts an order's workflow (a Step Functions execution, or one in the local engine).
+#[async_trait]
+pub trait WorkflowStarter: Send + Sync + std::fmt::Debug {
+    /// Starts the workflow of `order`, named after it, so starting it twice starts one.
+    /// Errors: `BoxError` for any failure; the outbox retries.
+    async fn start(&self, order: &OrderId) -> Result<(), BoxError>;
+}
