@@ -1,0 +1,1 @@
+//! Invoice PDFs and customer emails.
