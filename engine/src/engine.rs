@@ -235,7 +235,7 @@ struct Inner {
 /// A driven execution, as seen by callers.
 struct Live {
     machine: String,
-    input: Value,
+    input: Arc<Value>,
     start_date: OffsetDateTime,
     done: watch::Receiver<Option<ExecutionDescription>>,
     abort: watch::Sender<Option<StateError>>,
@@ -280,6 +280,7 @@ impl Engine {
         check_payload_size(&input, "execution input").map_err(|_| EngineError::InputTooLarge)?;
         let definition = self.machine(machine)?;
         let services = &self.inner.services;
+        let input = Arc::new(input);
         let (done_sender, abort_receiver, start_date) = {
             let mut live = self.inner.live.lock();
             if let Some(existing) = live.get(name) {
@@ -296,23 +297,23 @@ impl Engine {
             let (done_sender, done) = watch::channel(None);
             let (abort, abort_receiver) = watch::channel(None);
             let start_date = services.clock.now();
-            live.insert(name.to_owned(), Live { machine: machine.to_owned(), input: input.clone(), start_date, done, abort });
+            live.insert(name.to_owned(), Live { machine: machine.to_owned(), input: Arc::clone(&input), start_date, done, abort });
             (done_sender, abort_receiver, start_date)
         };
 
         let start_state = &definition.body.states[&definition.body.start_at];
         let mut events = vec![
-            HistoryEvent::new(EventType::ExecutionStarted, start_date).input(input.clone()),
+            HistoryEvent::new(EventType::ExecutionStarted, start_date).input(Arc::clone(&input)),
             HistoryEvent::new(EventType::entered(start_state.kind.type_name()), start_date)
                 .state(&definition.body.start_at)
-                .input(input.clone()),
+                .input(Arc::clone(&input)),
         ];
         Execution::number_events(&mut events);
-        let cursor = Cursor { state: definition.body.start_at.clone(), input: input.clone(), entered_at: start_date, attempts: Vec::new(), phase: Phase::Ready };
+        let cursor = Cursor { state: definition.body.start_at.clone(), input: Arc::clone(&input), entered_at: start_date, attempts: Vec::new(), phase: Phase::Ready };
         let record = ExecutionRecord {
             name: name.to_owned(),
             machine: machine.to_owned(),
-            input: input.clone(),
+            input: Value::clone(&input),
             status: ExecutionStatus::Running,
             output: None,
             error: None,
@@ -330,7 +331,7 @@ impl Engine {
             }
             Ok(Created::Existing(existing)) => {
                 self.inner.live.lock().remove(name);
-                if existing.machine == machine && existing.input == input {
+                if existing.machine == machine && existing.input == *input {
                     Ok(StartedExecution {
                         name: name.to_owned(),
                         execution_id: execution_arn(machine, name),
@@ -413,7 +414,7 @@ impl Engine {
                 let (abort, abort_receiver) = watch::channel(None);
                 live.insert(
                     record.name.clone(),
-                    Live { machine: record.machine.clone(), input: record.input.clone(), start_date: record.start_date, done, abort },
+                    Live { machine: record.machine.clone(), input: Arc::new(record.input.clone()), start_date: record.start_date, done, abort },
                 );
                 (done_sender, abort_receiver)
             };
@@ -422,7 +423,7 @@ impl Engine {
                 definition,
                 record.machine.clone(),
                 record.name.clone(),
-                record.input,
+                Arc::new(record.input),
                 record.start_date,
                 record.last_event_id,
             );
@@ -518,8 +519,9 @@ async fn drive(
     let (events, finish) = match stop {
         Stop::Shutdown => return Ok(None),
         Stop::Ended(Ending { result: Ok(output), mut events }) => {
-            events.push(HistoryEvent::new(EventType::ExecutionSucceeded, now).output(output.clone()));
-            (events, Finish { status: ExecutionStatus::Succeeded, output: Some(output), error: None, cause: None, stop_date: now })
+            let finish = Finish { status: ExecutionStatus::Succeeded, output: Some(Value::clone(&output)), error: None, cause: None, stop_date: now };
+            events.push(HistoryEvent::new(EventType::ExecutionSucceeded, now).output(output));
+            (events, finish)
         }
         Stop::Ended(Ending { result: Err(error), mut events }) => {
             events.push(HistoryEvent::new(EventType::ExecutionFailed, now).failure(&error.error, &error.cause));
@@ -540,7 +542,7 @@ async fn drive(
         execution_id: execution.id(),
         machine: execution.machine_name.clone(),
         status: finish.status,
-        input: execution.input.clone(),
+        input: Value::clone(&execution.input),
         output: finish.output.clone(),
         error: finish.error.clone(),
         cause: finish.cause.clone(),

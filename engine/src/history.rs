@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -130,12 +131,12 @@ pub struct HistoryEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// The state or execution input, for `...Entered` and `ExecutionStarted`; the task
-    /// parameters for `TaskScheduled`; the iteration index for `MapIteration...`.
+    /// parameters for `TaskScheduled`. Shared with the state data it records, not copied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<Value>,
+    pub input: Option<Arc<Value>>,
     /// The output, for `...Exited`, `TaskSucceeded` and `ExecutionSucceeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     /// The error name, for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -169,13 +170,13 @@ impl HistoryEvent {
         self
     }
 
-    pub(crate) fn input(mut self, input: Value) -> Self {
-        self.input = Some(input);
+    pub(crate) fn input(mut self, input: impl Into<Arc<Value>>) -> Self {
+        self.input = Some(input.into());
         self
     }
 
-    pub(crate) fn output(mut self, output: Value) -> Self {
-        self.output = Some(output);
+    pub(crate) fn output(mut self, output: impl Into<Arc<Value>>) -> Self {
+        self.output = Some(output.into());
         self
     }
 

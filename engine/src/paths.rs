@@ -12,6 +12,7 @@
 
 use std::cell::OnceCell;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
@@ -259,12 +260,13 @@ pub enum FilterPath {
 }
 
 impl FilterPath {
-    /// Applies the filter; a path that selects nothing is a `States.Runtime` error.
-    pub fn apply(&self, document: Value, field: &str) -> Result<Value, StateError> {
+    /// Applies the filter; a path that selects nothing is a `States.Runtime` error. The whole
+    /// document is passed on without a copy.
+    pub fn apply(&self, document: &Arc<Value>, field: &str) -> Result<Arc<Value>, StateError> {
         match self {
-            Self::Whole => Ok(document),
-            Self::Empty => Ok(Value::Object(Map::new())),
-            Self::Path(path) => path.select(&document, field),
+            Self::Whole => Ok(Arc::clone(document)),
+            Self::Empty => Ok(Arc::new(Value::Object(Map::new()))),
+            Self::Path(path) => path.select(document, field).map(Arc::new),
         }
     }
 }
@@ -283,11 +285,11 @@ pub enum ResultPath {
 
 impl ResultPath {
     /// Combines a state's raw input with its result.
-    pub fn apply(&self, input: Value, result: Value) -> Result<Value, StateError> {
+    pub fn apply(&self, input: &Arc<Value>, result: Arc<Value>) -> Result<Arc<Value>, StateError> {
         match self {
             Self::Replace => Ok(result),
-            Self::Discard => Ok(input),
-            Self::At(path) => path.set(input, result),
+            Self::Discard => Ok(Arc::clone(input)),
+            Self::At(path) => path.set(Value::clone(input), Arc::unwrap_or_clone(result)).map(Arc::new),
         }
     }
 }
@@ -513,13 +515,14 @@ mod tests {
 
     #[test]
     fn result_path_null_keeps_the_input_and_dollar_replaces_it() {
-        assert_eq!(ResultPath::Discard.apply(json!(1), json!(2)).unwrap(), json!(1));
-        assert_eq!(ResultPath::Replace.apply(json!(1), json!(2)).unwrap(), json!(2));
+        let (input, result) = (Arc::new(json!(1)), Arc::new(json!(2)));
+        assert_eq!(*ResultPath::Discard.apply(&input, Arc::clone(&result)).unwrap(), json!(1));
+        assert_eq!(*ResultPath::Replace.apply(&input, result).unwrap(), json!(2));
     }
 
     #[test]
     fn a_null_input_path_gives_an_empty_object() {
-        assert_eq!(FilterPath::Empty.apply(json!({"a": 1}), "InputPath").unwrap(), json!({}));
+        assert_eq!(*FilterPath::Empty.apply(&Arc::new(json!({"a": 1})), "InputPath").unwrap(), json!({}));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! others. Each branch fiber counts as busy for the clock while the parent waits parked.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::try_join_all;
@@ -48,7 +49,7 @@ impl Fiber<'_> {
         state: &State,
         processing: &crate::definition::Processing,
         cursor: &mut Cursor,
-        outcome: Result<Value, StateError>,
+        outcome: Result<Arc<Value>, StateError>,
         events: &mut Vec<HistoryEvent>,
         succeeded: EventType,
         failed: EventType,
@@ -68,10 +69,10 @@ impl Fiber<'_> {
         }
     }
 
-    async fn run_parallel(&self, state: &State, parallel: &ParallelState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+    async fn run_parallel(&self, state: &State, parallel: &ParallelState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let input = match &parallel.processing.parameters {
-            Some(parameters) => self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?,
+            Some(parameters) => Arc::new(self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?),
             None => effective,
         };
         check_payload_size(&input, "state input")?;
@@ -79,20 +80,20 @@ impl Fiber<'_> {
         self.flush(events).await?;
         let branches = parallel.branches.iter().enumerate().map(|(index, body)| {
             let scope = format!("{}/{}[{index}]", self.scope, cursor.state);
-            self.run_branch(body, scope, None, input.clone(), Vec::new())
+            self.run_branch(body, scope, None, Arc::clone(&input), Vec::new())
         });
         let results = {
             let _waiting = self.activity.park();
             try_join_all(branches).await
         };
-        results.map(Value::Array).map_err(branch_error)
+        results.map(|r| Arc::new(Value::Array(r))).map_err(branch_error)
     }
 
-    async fn run_map(&self, state: &State, map: &MapState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+    async fn run_map(&self, state: &State, map: &MapState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let items = match &map.items_path {
             Some(path) => path.select(&effective, "ItemsPath")?,
-            None => effective.clone(),
+            None => Value::clone(&effective),
         };
         let Value::Array(items) = items else {
             return Err(StateError::runtime(format!(
@@ -109,6 +110,7 @@ impl Fiber<'_> {
                 Some(selector) => self.with_scope(cursor, &effective, Some((index, item)), |scope| selector.render(scope))?,
                 None => item.clone(),
             };
+            let input = Arc::new(input);
             inputs.push(input);
         }
         events.push(self.execution.event(EventType::MapStateStarted).state(&cursor.state).map_index(self.map_index));
@@ -124,7 +126,7 @@ impl Fiber<'_> {
             futures::stream::iter(iterations).buffered(limit).collect::<Vec<_>>().await
         };
         let results: Result<Vec<Value>, BranchFailure> = results.into_iter().collect();
-        results.map(Value::Array).map_err(branch_error)
+        results.map(|r| Arc::new(Value::Array(r))).map_err(branch_error)
     }
 
     /// Runs one branch or iteration to its end, committing its events as it goes.
@@ -136,7 +138,7 @@ impl Fiber<'_> {
         body: &'b Body,
         scope: String,
         map_index: Option<u64>,
-        input: Value,
+        input: Arc<Value>,
         mut first_events: Vec<HistoryEvent>,
     ) -> impl Future<Output = Result<Value, BranchFailure>> + 'b {
         let execution = self.execution;
@@ -144,7 +146,7 @@ impl Fiber<'_> {
         async move {
             let start = &body.states[&body.start_at];
             first_events.push(
-                execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(input.clone()).map_index(map_index),
+                execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(Arc::clone(&input)).map_index(map_index),
             );
             execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
             let map_state = scope_state_name(&scope);
@@ -160,7 +162,7 @@ impl Fiber<'_> {
                 events.push(event);
             }
             execution.commit(events, Change::None).await.map_err(BranchFailure::Store)?;
-            result.map_err(BranchFailure::State)
+            result.map(Arc::unwrap_or_clone).map_err(BranchFailure::State)
         }
     }
 

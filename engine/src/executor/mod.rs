@@ -50,7 +50,7 @@ pub(crate) struct Execution {
     pub machine: Arc<StateMachine>,
     pub machine_name: String,
     pub name: String,
-    pub input: Value,
+    pub input: Arc<Value>,
     pub start: OffsetDateTime,
     next_event_id: AtomicU64,
 }
@@ -69,7 +69,7 @@ impl Execution {
         machine: Arc<StateMachine>,
         machine_name: String,
         name: String,
-        input: Value,
+        input: Arc<Value>,
         start: OffsetDateTime,
         last_event_id: u64,
     ) -> Self {
@@ -110,7 +110,7 @@ impl Execution {
         let mut context = json!({
             "Execution": {
                 "Id": self.id(),
-                "Input": self.input,
+                "Input": *self.input,
                 "Name": self.name,
                 "RoleArn": "arn:aws:iam::000000000000:role/local",
                 "StartTime": format_time(self.start),
@@ -144,7 +144,7 @@ pub(crate) fn format_time(time: OffsetDateTime) -> String {
 /// How a body ended, with the events of its last step not yet committed.
 #[derive(Debug)]
 pub(crate) struct Ending {
-    pub result: Result<Value, StateError>,
+    pub result: Result<Arc<Value>, StateError>,
     pub events: Vec<HistoryEvent>,
 }
 
@@ -152,9 +152,9 @@ pub(crate) struct Ending {
 #[derive(Debug)]
 enum Step {
     /// Go to `next` with `output` as its input.
-    Next { next: String, output: Value },
+    Next { next: String, output: Arc<Value> },
     /// The body ends with `output`.
-    End(Value),
+    End(Arc<Value>),
     /// The body fails.
     Fail(StateError),
     /// The cursor changed (a retry or a wait is pending): persist it and step again.
@@ -192,7 +192,7 @@ impl Fiber<'_> {
                         self.execution
                             .event(EventType::entered(next_state.kind.type_name()))
                             .state(&next)
-                            .input(output.clone())
+                            .input(Arc::clone(&output))
                             .map_index(self.map_index),
                     );
                     cursor = Cursor { state: next, input: output, entered_at: self.execution.now(), attempts: Vec::new(), phase: Phase::Ready };
@@ -223,7 +223,7 @@ impl Fiber<'_> {
             Kind::Choice(choice) => self.choice(state, choice, cursor, events),
             Kind::Wait(wait) => self.wait(state, wait, cursor, events).await,
             Kind::Succeed => {
-                let output = state.output_path.apply(state.input_path.apply(cursor.input.clone(), "InputPath")?, "OutputPath")?;
+                let output = state.output_path.apply(&state.input_path.apply(&cursor.input, "InputPath")?, "OutputPath")?;
                 self.exit(state, cursor, &output, events);
                 Ok(Step::End(output))
             }
@@ -235,14 +235,14 @@ impl Fiber<'_> {
     }
 
     /// Records `...StateExited` for `state`.
-    fn exit(&self, state: &State, cursor: &Cursor, output: &Value, events: &mut Vec<HistoryEvent>) {
+    fn exit(&self, state: &State, cursor: &Cursor, output: &Arc<Value>, events: &mut Vec<HistoryEvent>) {
         if let Some(exited) = EventType::exited(state.kind.type_name()) {
-            events.push(self.execution.event(exited).state(&cursor.state).output(output.clone()).map_index(self.map_index));
+            events.push(self.execution.event(exited).state(&cursor.state).output(Arc::clone(output)).map_index(self.map_index));
         }
     }
 
     /// Ends a state that completed with `output`: checks its size and follows its transition.
-    fn complete(&self, state: &State, cursor: &Cursor, output: Value, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    fn complete(&self, state: &State, cursor: &Cursor, output: Arc<Value>, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
         check_payload_size(&output, "state output")?;
         self.exit(state, cursor, &output, events);
         Ok(match &state.transition {

@@ -1,6 +1,8 @@
 //! The simple states (`Pass`, `Choice`, `Wait`, `Fail`), and the result and error processing
 //! shared by `Task`, `Parallel` and `Map`.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use time::Duration;
 
@@ -15,19 +17,19 @@ use crate::store::{Cursor, Phase};
 
 impl Fiber<'_> {
     pub(super) fn pass(&self, state: &State, pass: &PassState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let result = match (&pass.result, &pass.parameters) {
-            (Some(result), _) => result.clone(),
-            (None, Some(parameters)) => self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?,
+            (Some(result), _) => Arc::new(result.clone()),
+            (None, Some(parameters)) => Arc::new(self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?),
             (None, None) => effective,
         };
-        let output = pass.result_path.apply(cursor.input.clone(), result)?;
-        let output = state.output_path.apply(output, "OutputPath")?;
+        let output = pass.result_path.apply(&cursor.input, result)?;
+        let output = state.output_path.apply(&output, "OutputPath")?;
         self.complete(state, cursor, output, events)
     }
 
     pub(super) fn choice(&self, state: &State, choice: &ChoiceState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let mut next = None;
         for (rule, target) in &choice.choices {
             if rule.evaluate(&effective)? {
@@ -38,17 +40,17 @@ impl Fiber<'_> {
         let next = next.or(choice.default.as_ref()).ok_or_else(|| {
             StateError::runtime(format!("No Choice Rules matched in the Choice state '{}' and it has no Default", cursor.state))
         })?;
-        let output = state.output_path.apply(effective, "OutputPath")?;
+        let output = state.output_path.apply(&effective, "OutputPath")?;
         check_payload_size(&output, "state output")?;
         self.exit(state, cursor, &output, events);
         Ok(Step::Next { next: next.clone(), output })
     }
 
     pub(super) async fn wait(&self, state: &State, wait: &WaitFor, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         if let Phase::Waiting { until } = cursor.phase {
             self.execution.services.clock.sleep_until(until).await;
-            let output = state.output_path.apply(effective, "OutputPath")?;
+            let output = state.output_path.apply(&effective, "OutputPath")?;
             return self.complete(state, cursor, output, events);
         }
         let until = match wait {
@@ -90,15 +92,15 @@ impl Fiber<'_> {
         state: &State,
         processing: &Processing,
         cursor: &Cursor,
-        result: Value,
+        result: Arc<Value>,
         events: &mut Vec<HistoryEvent>,
     ) -> Result<Step, StateError> {
         let selected = match &processing.result_selector {
-            Some(selector) => self.with_scope(cursor, &result, None, |scope| selector.render(scope))?,
+            Some(selector) => Arc::new(self.with_scope(cursor, &result, None, |scope| selector.render(scope))?),
             None => result,
         };
-        let output = processing.result_path.apply(cursor.input.clone(), selected)?;
-        let output = state.output_path.apply(output, "OutputPath")?;
+        let output = processing.result_path.apply(&cursor.input, selected)?;
+        let output = state.output_path.apply(&output, "OutputPath")?;
         self.complete(state, cursor, output, events)
     }
 
@@ -124,7 +126,7 @@ impl Fiber<'_> {
             }
             Decision::Catch { catcher } => {
                 let catcher = &processing.catch[catcher];
-                let output = catcher.result_path.apply(cursor.input.clone(), error.to_error_output())?;
+                let output = catcher.result_path.apply(&cursor.input, Arc::new(error.to_error_output()))?;
                 self.exit(state, cursor, &output, events);
                 Ok(Step::Next { next: catcher.next.clone(), output })
             }

@@ -1,6 +1,7 @@
 //! The `Task` state: parameters, the handler call with its timeout and heartbeat, and the result.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::Duration;
@@ -36,12 +37,12 @@ impl Fiber<'_> {
     }
 
     /// One call of the task's handler; the result is the raw task result.
-    async fn attempt_task(&self, state: &State, task: &TaskState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Value, StateError> {
+    async fn attempt_task(&self, state: &State, task: &TaskState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
         let execution = self.execution;
-        let effective = state.input_path.apply(cursor.input.clone(), "InputPath")?;
+        let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let parameters = match &task.processing.parameters {
             Some(parameters) => self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?,
-            None => effective.clone(),
+            None => Value::clone(&effective),
         };
         check_payload_size(&parameters, "task input")?;
         let timeout = task.timeout.as_ref().map(|s| seconds_value(s, &effective, "TimeoutSecondsPath")).transpose()?;
@@ -81,7 +82,8 @@ impl Fiber<'_> {
 
         match outcome {
             Ok(result) => {
-                events.push(execution.event(EventType::TaskSucceeded).state(&cursor.state).resource(&task.resource).output(result.clone()).map_index(self.map_index));
+                let result = Arc::new(result);
+                events.push(execution.event(EventType::TaskSucceeded).state(&cursor.state).resource(&task.resource).output(Arc::clone(&result)).map_index(self.map_index));
                 check_payload_size(&result, "task result")?;
                 Ok(result)
             }

@@ -11,6 +11,8 @@
 mod memory;
 mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,8 +65,8 @@ impl ExecutionStatus {
 pub struct Cursor {
     /// The current state (its `...StateEntered` event is already recorded).
     pub state: String,
-    /// The state's raw input.
-    pub input: Value,
+    /// The state's raw input (shared with the history event that recorded it).
+    pub input: Arc<Value>,
     /// When the state was entered (`$$.State.EnteredTime`).
     #[serde(with = "time::serde::rfc3339")]
     pub entered_at: OffsetDateTime,
@@ -262,7 +264,7 @@ pub(crate) mod contract {
             stop_date: None,
             cursor: Some(Cursor {
                 state: "A".into(),
-                input: json!({"order": 1}),
+                input: Arc::new(json!({"order": 1})),
                 entered_at: VIRTUAL_EPOCH,
                 attempts: vec![],
                 phase: Phase::Ready,

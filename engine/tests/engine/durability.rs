@@ -95,8 +95,8 @@ async fn the_history_records_every_transition_with_inputs_and_outputs() {
     let ids: Vec<u64> = history.iter().map(|e| e.id).collect();
     assert_eq!(ids, (1..=12).collect::<Vec<_>>());
     assert_eq!(history[6].state_name.as_deref(), Some("Charge"));
-    assert_eq!(history[6].input, Some(json!({"id": 1, "reserved": {"id": 1}})));
-    assert_eq!(history[11].output, Some(json!({"id": 1, "reserved": {"id": 1}, "charged": "paid"})));
+    assert_eq!(history[6].input.as_deref(), Some(&json!({"id": 1, "reserved": {"id": 1}})));
+    assert_eq!(history[11].output.as_deref(), Some(&json!({"id": 1, "reserved": {"id": 1}, "charged": "paid"})));
 }
 
 #[tokio::test]
