@@ -1,7 +1,10 @@
 //! Throughput of the engine.
 //!
 //! - `in_memory/sequential`: executions per second of a 10-state Pass/Choice machine on a
-//!   [`MemoryStore`], one after the other (start, then wait for the end).
+//!   [`MemoryStore`], one after the other (start, then wait for the end), keeping every
+//!   execution's history.
+//! - `in_memory/sequential_forgetting`: the same on [`MemoryStore::forgetting_finished`], which
+//!   drops an execution when it ends (memory bounded by the running executions).
 //! - `sqlite/{full,normal}`: state transitions per second of the same machine persisted in
 //!   SQLite (WAL, group commit), 500 executions at a time.
 
@@ -46,20 +49,23 @@ fn in_memory(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("in_memory");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("sequential", |b| {
-        b.iter_custom(|iterations| {
-            runtime.block_on(async {
-                let engine = engine(Arc::new(MemoryStore::new()));
-                let started = Instant::now();
-                for n in 0..iterations {
-                    let name = format!("e{n}");
-                    engine.start_execution("bench", &name, input(n)).await.expect("start");
-                    engine.wait(&name).await.expect("wait");
-                }
-                started.elapsed()
-            })
+    for (label, forget) in [("sequential", false), ("sequential_forgetting", true)] {
+        group.bench_function(label, |b| {
+            b.iter_custom(|iterations| {
+                runtime.block_on(async {
+                    let store = if forget { MemoryStore::forgetting_finished() } else { MemoryStore::new() };
+                    let engine = engine(Arc::new(store));
+                    let started = Instant::now();
+                    for n in 0..iterations {
+                        let name = format!("e{n}");
+                        engine.start_execution("bench", &name, input(n)).await.expect("start");
+                        engine.wait(&name).await.expect("wait");
+                    }
+                    started.elapsed()
+                })
+            });
         });
-    });
+    }
     group.finish();
 }
 

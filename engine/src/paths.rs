@@ -26,6 +26,9 @@ pub struct Path {
     source: String,
     compiled: JsonPath,
     definite: bool,
+    /// The same path as a plain chain of fields and indexes, when it is one: looked up
+    /// directly, without the general query machinery.
+    simple: Option<ReferencePath>,
 }
 
 impl fmt::Debug for Path {
@@ -42,7 +45,8 @@ impl Path {
         }
         let compiled = JsonPath::parse(&bracket_loose_names(source))
             .map_err(|e| format!("the path '{source}' is not a valid JSONPath: {e}"))?;
-        Ok(Self { source: source.to_owned(), compiled, definite: is_definite(source) })
+        let simple = ReferencePath::parse(source).ok();
+        Ok(Self { source: source.to_owned(), compiled, definite: is_definite(source), simple })
     }
 
     /// The path as written.
@@ -57,8 +61,8 @@ impl Path {
 
     /// The value at this path, or `None` when a definite path finds nothing.
     pub fn find(&self, document: &Value) -> Option<Value> {
-        if self.is_root() {
-            return Some(document.clone());
+        if let Some(simple) = &self.simple {
+            return simple.get(document).cloned();
         }
         let nodes = self.compiled.query(document);
         if self.definite {

@@ -41,7 +41,9 @@ impl Fiber<'_> {
             StateError::runtime(format!("No Choice Rules matched in the Choice state '{}' and it has no Default", cursor.state))
         })?;
         let output = state.output_path.apply(&effective, "OutputPath")?;
-        check_payload_size(&output, "state output")?;
+        if !Arc::ptr_eq(&output, &cursor.input) {
+            check_payload_size(&output, "state output")?;
+        }
         self.exit(state, cursor, &output, events);
         Ok(Step::Next { next: next.clone(), output })
     }
