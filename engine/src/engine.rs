@@ -309,7 +309,7 @@ impl Engine {
                 .input(Arc::clone(&input)),
         ];
         Execution::number_events(&mut events);
-        let cursor = Cursor { state: definition.body.start_at.clone(), input: Arc::clone(&input), entered_at: start_date, attempts: Vec::new(), phase: Phase::Ready };
+        let cursor = Cursor { state: definition.body.start_at.clone(), input: Arc::clone(&input), entered_at: start_date, step: 0, attempts: Vec::new(), phase: Phase::Ready };
         let record = ExecutionRecord {
             name: name.to_owned(),
             machine: machine.to_owned(),

@@ -66,8 +66,10 @@ pub struct TaskContext {
     pub retry_count: u32,
     /// The `Map` iteration index, when the task runs inside a `Map`.
     pub map_index: Option<u64>,
-    /// A stable identifier of this logical step (execution, state, map index), the same across
-    /// retries and across a resume: a good idempotency key.
+    /// A stable identifier of this visit of the state: `execution/state#step`, with the branch
+    /// path in between inside `Parallel` and `Map` (`execution/Ship[3]/Charge#0`). It is the
+    /// same across retries and across a resume, and differs when a loop visits the state
+    /// again: a good idempotency key.
     pub attempt_id: String,
     /// Tells the engine the task is alive, for `HeartbeatSeconds`.
     pub heartbeat: Heartbeat,

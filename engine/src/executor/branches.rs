@@ -151,7 +151,7 @@ impl Fiber<'_> {
             execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
             let map_state = scope_state_name(&scope);
             let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
-            let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), attempts: Vec::new(), phase: Phase::Ready };
+            let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), step: 0, attempts: Vec::new(), phase: Phase::Ready };
             let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
             if let Some(index) = map_index {
                 let mut event = match &result {

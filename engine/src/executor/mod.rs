@@ -195,7 +195,14 @@ impl Fiber<'_> {
                             .input(Arc::clone(&output))
                             .map_index(self.map_index),
                     );
-                    cursor = Cursor { state: next, input: output, entered_at: self.execution.now(), attempts: Vec::new(), phase: Phase::Ready };
+                    cursor = Cursor {
+                        state: next,
+                        input: output,
+                        entered_at: self.execution.now(),
+                        step: cursor.step + 1,
+                        attempts: Vec::new(),
+                        phase: Phase::Ready,
+                    };
                     let change = if self.durable { Change::Cursor(cursor.clone()) } else { Change::None };
                     self.execution.commit(std::mem::take(&mut events), change).await?;
                 }

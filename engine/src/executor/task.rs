@@ -67,7 +67,7 @@ impl Fiber<'_> {
                 state_name: cursor.state.clone(),
                 retry_count: cursor.attempts.iter().sum(),
                 map_index: self.map_index,
-                attempt_id: format!("{}{}/{}", execution.name, self.scope, cursor.state),
+                attempt_id: format!("{}{}/{}#{}", execution.name, self.scope, cursor.state, cursor.step),
                 heartbeat: heartbeat_handle.clone(),
             },
         };

@@ -70,6 +70,10 @@ pub struct Cursor {
     /// When the state was entered (`$$.State.EnteredTime`).
     #[serde(with = "time::serde::rfc3339")]
     pub entered_at: OffsetDateTime,
+    /// How many states this body entered before this one: with the state name, it tells
+    /// apart two visits of the same state, and stays the same across retries and restarts.
+    #[serde(default)]
+    pub step: u64,
     /// Retries done so far, per retrier of the state.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<u32>,
@@ -266,6 +270,7 @@ pub(crate) mod contract {
                 state: "A".into(),
                 input: Arc::new(json!({"order": 1})),
                 entered_at: VIRTUAL_EPOCH,
+                step: 0,
                 attempts: vec![],
                 phase: Phase::Ready,
             }),

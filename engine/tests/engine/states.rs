@@ -262,5 +262,22 @@ async fn a_task_gets_a_stable_attempt_id_per_map_item() {
     app.engine.wait("ids").await.unwrap();
     let mut ids: Vec<String> = (0..3).map(|i| script.invocation(i).context.attempt_id).collect();
     ids.sort();
-    assert_eq!(ids, vec!["ids/M[0]/Ship", "ids/M[1]/Ship", "ids/M[2]/Ship"]);
+    assert_eq!(ids, vec!["ids/M[0]/Ship#0", "ids/M[1]/Ship#0", "ids/M[2]/Ship#0"]);
+}
+
+#[tokio::test]
+async fn a_state_visited_twice_gets_two_attempt_ids() {
+    let script = Script::new();
+    let tasks = script.register(TaskRegistry::new(), "count", None, |call, _| Ok(json!(call)));
+    let definition = json!({"StartAt": "Count", "States": {
+        "Count": {"Type": "Task", "Resource": "count", "ResultPath": "$.n", "Next": "Again?"},
+        "Again?": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 1, "Next": "Count"}], "Default": "Done"},
+        "Done": {"Type": "Succeed"}
+    }});
+    let app = TestApp::new(tasks);
+    app.engine.register("loop", machine(&definition));
+    app.engine.start_execution("loop", "twice", json!({})).await.unwrap();
+    app.engine.wait("twice").await.unwrap();
+    let ids: Vec<String> = (0..2).map(|i| script.invocation(i).context.attempt_id).collect();
+    assert_eq!(ids, vec!["twice/Count#0", "twice/Count#2"]);
 }
