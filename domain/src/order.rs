@@ -371,6 +371,30 @@ impl Order {
         Ok(())
     }
 
+    /// Records that the charge was refunded in full. A compensation: the status does not change
+    /// (`cancel` follows). Refunding a charge the order never recorded (its answer was lost)
+    /// records it too, so the order tells the whole story.
+    pub fn record_refund(&mut self, charge: PaymentRecord, refund_reference: String, at: OffsetDateTime) {
+        if self.payment.as_ref().is_some_and(|p| p.status == PaymentStatus::Refunded) {
+            return;
+        }
+        let detail = format!("refunded {} ({refund_reference})", charge.amount);
+        self.payment = Some(PaymentRecord { status: PaymentStatus::Refunded, refund_reference: Some(refund_reference), ..charge });
+        self.note(at, detail);
+    }
+
+    /// Records the credit note that voids the invoice. A compensation: the status does not
+    /// change. Returns `false` when there was no invoice, or it was already voided.
+    pub fn void_invoice(&mut self, credit_note_key: String, at: OffsetDateTime) -> bool {
+        let Some(invoice) = self.invoice.as_mut().filter(|i| i.credit_note_key.is_none()) else {
+            return false;
+        };
+        invoice.credit_note_key = Some(credit_note_key);
+        let detail = format!("invoice {} voided by a credit note", invoice.number);
+        self.note(at, detail);
+        true
+    }
+
     /// The customer asks to cancel. Allowed until the order has shipped.
     pub fn request_cancellation(&mut self, at: OffsetDateTime) -> Result<CancellationRequest, NoLongerModifiable> {
         match self.status {
