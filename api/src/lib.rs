@@ -6,6 +6,7 @@
 //! - [`orders`]: `/api/v0/orders`: place, get, list, patch, cancel; request bodies in
 //!   `orders::request`, response bodies in `orders::view`.
 //! - [`products`]: `/api/v0/products`: the catalog with available stock.
+//! - [`executions`]: `GET /api/v0/orders/{id}/execution`, the workflow's event history.
 //! - [`health`]: `GET /health`.
 //! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, the caller's
 //!   identity, `Idempotency-Key`, `If-Match`).
@@ -14,6 +15,7 @@
 //! Every route is described in the OpenAPI 3.1 document served at `GET /openapi.json`,
 //! generated from the handlers' annotations.
 
+pub mod executions;
 pub mod extract;
 pub mod health;
 pub mod orders;
@@ -42,6 +44,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use executions::{ExecutionHistory, NoExecutions};
 pub use extract::{AuthMode, Caller};
 pub use orders::view::{Links, NoLinks};
 use problem::ApiError;
@@ -60,6 +63,8 @@ pub struct Services {
     pub links: Arc<dyn Links>,
     /// Woken each time an order is placed, so whatever starts workflows need not poll hard.
     pub order_placed: Arc<Notify>,
+    /// The orders' workflow executions.
+    pub executions: Arc<dyn ExecutionHistory>,
 }
 
 /// The state shared by every handler: cheap to clone.
@@ -113,6 +118,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(orders::place_order, orders::list_orders))
         .routes(routes!(orders::get_order, orders::patch_order, orders::cancel_order))
+        .routes(routes!(executions::get_execution))
         .routes(routes!(products::list_products))
         .routes(routes!(products::get_product))
         .routes(routes!(health::health))

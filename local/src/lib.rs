@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use orderflow_adapters_local::sqlite::{Database, SqliteInventory, SqliteOrderStore};
-use orderflow_api::{AppState, NoLinks, Services};
+use orderflow_api::{AppState, NoExecutions, NoLinks, Services};
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::ports::SystemClock;
 use orderflow_domain::pricing::shipping::ShippingRates;
@@ -62,6 +62,7 @@ impl Runtime {
             auth: config.auth.clone(),
             links: Arc::new(NoLinks),
             order_placed: Arc::new(Notify::new()),
+            executions: Arc::new(NoExecutions),
         });
         Ok(Self { state })
     }

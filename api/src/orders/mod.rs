@@ -61,7 +61,7 @@ fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Respon
 
 /// Loads an order the caller may see; another customer's order is "not found", not "forbidden",
 /// so ids cannot be probed.
-async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
+pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
     let id = OrderId::parse(id).map_err(|_| ApiError::NotFound("order"))?;
     match state.orders.get(&id).await.map_err(store_error)? {
         Some(order) if caller.may_act_for(&order.customer.id) => Ok(order),
