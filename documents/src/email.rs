@@ -114,8 +114,9 @@ pub enum PaymentFailure {
 
 /// What an email needs beyond the order: facts the order does not record (yet), and the sender.
 ///
-/// Build it with [`EmailContext::new`] and set what the stage uses with struct update syntax:
-/// `EmailContext { invoice_pdf: Some(&pdf), ..EmailContext::new(&seller, now) }`.
+/// Build it with [`EmailContext::new`] and set what the stage uses, by assignment or with struct
+/// update syntax: `EmailContext { invoice_pdf: Some(pdf), ..EmailContext::new(&seller, now) }`.
+/// The facts are owned, as a task gets them from its adapters (a blob's bytes, a presigned URL).
 #[derive(Debug, Clone)]
 pub struct EmailContext<'a> {
     /// The sender (`From`) and the footer of every message.
@@ -123,14 +124,17 @@ pub struct EmailContext<'a> {
     /// When the message is composed: its `Date` header.
     pub now: OffsetDateTime,
     /// `invoiced`: the invoice PDF, attached to the message.
-    pub invoice_pdf: Option<&'a [u8]>,
+    pub invoice_pdf: Option<Vec<u8>>,
     /// `invoiced`: a link to the invoice (a short-lived presigned URL), offered as well as or
     /// instead of the attachment.
-    pub invoice_link: Option<&'a str>,
+    pub invoice_link: Option<String>,
     /// `shipped`: the carrier's tracking page for the parcel.
-    pub tracking_link: Option<&'a str>,
+    pub tracking_link: Option<String>,
+    /// `shipped`: a link to the parcel's label (a short-lived presigned URL), for customers who
+    /// want proof of dispatch.
+    pub label_link: Option<String>,
     /// Any stage: where the customer can see the order, if the store has such a page.
-    pub order_link: Option<&'a str>,
+    pub order_link: Option<String>,
     /// `refunded`: the amount refunded, when the order's payment record does not say it yet.
     pub refund: Option<Money>,
     /// `payment_failed`: what the payment partner said.
@@ -149,6 +153,7 @@ impl<'a> EmailContext<'a> {
             invoice_pdf: None,
             invoice_link: None,
             tracking_link: None,
+            label_link: None,
             order_link: None,
             refund: None,
             payment_failure: None,
@@ -173,7 +178,7 @@ pub fn compose(stage: Stage, order: &Order, context: &EmailContext<'_>) -> Outgo
             Part::Text { subtype: "html", text: render::html(&content, order, context.seller) },
         ],
     };
-    let attachment = match (stage, context.invoice_pdf) {
+    let attachment = match (stage, context.invoice_pdf.as_deref()) {
         (Stage::Invoiced, Some(bytes)) => {
             let number = order.invoice.as_ref().map_or(order.id.as_str(), |invoice| invoice.number.as_str());
             Some(Part::Attachment {

@@ -32,8 +32,8 @@ pub const PDF_CONTENT_TYPE: &str = "application/pdf";
 
 /// What an invoice needs beyond the order: the number and date it is issued with.
 ///
-/// Not the domain's `InvoiceRecord`, because the PDF is rendered before there is a record: the
-/// saga assigns the number, renders, stores the file, and only then records where it is kept.
+/// The domain's `InvoiceRecord` converts into it, but rendering does not need one: a PDF can be
+/// drawn from a freshly assigned number before anything is stored or recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceDetails {
     /// Sequential, from `InvoiceNumbers::assign`: `INV-2026-000042`.
@@ -43,9 +43,15 @@ pub struct InvoiceDetails {
 }
 
 impl From<&InvoiceRecord> for InvoiceDetails {
-    /// The details of an invoice already issued, to render it again or to void it.
+    /// The details of an invoice as the order records them.
     fn from(record: &InvoiceRecord) -> Self {
         Self { number: record.number.clone(), issued_at: record.issued_at }
+    }
+}
+
+impl From<&InvoiceDetails> for InvoiceDetails {
+    fn from(details: &InvoiceDetails) -> Self {
+        details.clone()
     }
 }
 
@@ -60,8 +66,16 @@ pub struct CreditNoteDetails {
     pub issued_at: OffsetDateTime,
     /// The invoice this credit note voids in full.
     pub invoice: InvoiceDetails,
-    /// Why the order was cancelled, printed in plain words.
-    pub reason: CancellationReason,
+    /// Why the order is cancelled, printed in plain words. When `None`, the order's recorded
+    /// cancellation gives it (the credit note may be issued before the order is cancelled).
+    pub reason: Option<CancellationReason>,
+}
+
+impl CreditNoteDetails {
+    /// The credit note voiding `invoice`, numbered after it (see [`credit_note_number`]).
+    pub fn voiding(invoice: &InvoiceRecord, issued_at: OffsetDateTime, reason: Option<CancellationReason>) -> Self {
+        Self { number: credit_note_number(&invoice.number), issued_at, invoice: invoice.into(), reason }
+    }
 }
 
 /// A credit note number derived from the number of the invoice it voids (`INV-2026-000042` gives
@@ -82,11 +96,17 @@ pub fn file_name(kind: &str, number: &str) -> String {
     format!("{}-{}.pdf", safe(kind), safe(number))
 }
 
-/// Renders the invoice of `order` as a PDF.
+/// Renders the invoice of `order` as a PDF. `invoice` is an [`InvoiceDetails`] or the order's
+/// `&InvoiceRecord`.
 ///
 /// Errors: [`DocumentError::AmountOutOfRange`] cannot happen for an order priced by the domain;
 /// [`DocumentError::Pdf`] if the file cannot be written.
-pub fn render_invoice(order: &Order, invoice: &InvoiceDetails, seller: &Seller) -> Result<Vec<u8>, DocumentError> {
+pub fn render_invoice(
+    order: &Order,
+    invoice: impl Into<InvoiceDetails>,
+    seller: &Seller,
+) -> Result<Vec<u8>, DocumentError> {
+    let invoice = invoice.into();
     let sheet = Sheet {
         title: "INVOICE",
         document_name: "Invoice",
@@ -122,6 +142,8 @@ pub fn render_credit_note(
     seller: &Seller,
 ) -> Result<Vec<u8>, DocumentError> {
     let invoice = &credit_note.invoice;
+    let reason = credit_note.reason.or_else(|| order.cancellation().map(|cancellation| cancellation.reason));
+    let reason = reason.map_or("Order cancelled", format::reason_label);
     let sheet = Sheet {
         title: "CREDIT NOTE",
         document_name: "Credit note",
@@ -135,7 +157,7 @@ pub fn render_credit_note(
             ("Currency", order.pricing.currency.code().to_owned()),
         ],
         notes: vec![
-            format!("Reason: {}.", format::reason_label(credit_note.reason)),
+            format!("Reason: {reason}."),
             format!(
                 "This credit note voids invoice {} of {} in full: nothing is owed for this order.",
                 invoice.number,
@@ -282,15 +304,25 @@ impl Sheet<'_> {
         y = draw_parties(&mut page, order, y);
         y = self.draw_notes(&mut page, y);
         y = draw_table_header(&mut page, &columns, y);
-        for row in &rows {
-            if y - ROW_HEIGHT < BOTTOM {
+        let totals_height = totals_height(&totals, self.closing);
+        let mut rows_on_page = 0;
+        for (index, row) in rows.iter().enumerate() {
+            let page_is_full = y - ROW_HEIGHT < BOTTOM;
+            // Carry the last lines over with the totals rather than leave the totals alone on a page.
+            let rows_left = rows.len() - index;
+            #[allow(clippy::cast_precision_loss)] // at most 2
+            let totals_would_be_alone =
+                rows_left <= 2 && rows_on_page > 0 && y - rows_left as f32 * ROW_HEIGHT - totals_height < BOTTOM;
+            if page_is_full || totals_would_be_alone {
                 pages.push(std::mem::take(&mut page));
                 y = self.draw_continuation_header(&mut page, seller);
                 y = draw_table_header(&mut page, &columns, y);
+                rows_on_page = 0;
             }
             y = draw_row(&mut page, &columns, row, y);
+            rows_on_page += 1;
         }
-        if y - totals_height(&totals, self.closing) < BOTTOM {
+        if y - totals_height < BOTTOM {
             pages.push(std::mem::take(&mut page));
             y = self.draw_continuation_header(&mut page, seller);
         }

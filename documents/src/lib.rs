@@ -31,7 +31,7 @@
 //! let now = time::OffsetDateTime::now_utc();
 //! let details = InvoiceDetails { number: "INV-2026-000042".into(), issued_at: now };
 //! let pdf = render_invoice(order, &details, &seller)?;
-//! let email = compose(Stage::Invoiced, order, &EmailContext { invoice_pdf: Some(&pdf), ..EmailContext::new(&seller, now) });
+//! let email = compose(Stage::Invoiced, order, &EmailContext { invoice_pdf: Some(pdf), ..EmailContext::new(&seller, now) });
 //! assert!(email.key.ends_with("/invoiced"));
 //! # Ok(())
 //! # }

@@ -57,8 +57,8 @@ pub fn for_stage(stage: Stage, order: &Order, context: &EmailContext<'_>) -> Con
         Stage::Refunded => refunded(order, context),
         Stage::Cancelled => cancelled(order, context),
     };
-    if let Some(url) = context.order_link {
-        content.blocks.push(Block::Action { label: "View your order".to_owned(), url: url.to_owned() });
+    if let Some(url) = &context.order_link {
+        content.blocks.push(Block::Action { label: "View your order".to_owned(), url: url.clone() });
     }
     content
 }
@@ -111,8 +111,8 @@ fn invoiced(order: &Order, context: &EmailContext<'_>) -> Content {
             format::money(order.pricing.total)
         )),
     ];
-    if let Some(url) = context.invoice_link {
-        blocks.push(Block::Action { label: "Download your invoice".to_owned(), url: url.to_owned() });
+    if let Some(url) = &context.invoice_link {
+        blocks.push(Block::Action { label: "Download your invoice".to_owned(), url: url.clone() });
     }
     Content { subject, blocks }
 }
@@ -153,8 +153,11 @@ fn shipped(order: &Order, context: &EmailContext<'_>) -> Content {
             ("Tracking number".to_owned(), shipment.tracking_number.clone()),
         ]));
     }
-    if let Some(url) = context.tracking_link {
-        blocks.push(Block::Action { label: "Track your parcel".to_owned(), url: url.to_owned() });
+    if let Some(url) = &context.tracking_link {
+        blocks.push(Block::Action { label: "Track your parcel".to_owned(), url: url.clone() });
+    }
+    if let Some(url) = &context.label_link {
+        blocks.push(Block::Action { label: "View the shipping label".to_owned(), url: url.clone() });
     }
     blocks.push(ship_to(order));
     Content { subject: format!("Your order {} has shipped", order.id), blocks }

@@ -137,10 +137,9 @@ fn composing_the_same_email_twice_gives_the_same_bytes() {
 fn messages_are_seven_bit_ascii_with_crlf_lines_no_longer_than_rfc_5322_allows() {
     let seller = Seller::default();
     let order = an_order().named("Zoë Müller 李雷").invoiced();
-    let pdf = render_invoice(&order, &InvoiceDetails::from(order.invoice.as_ref().expect("invoiced")), &seller)
-        .expect("the invoice renders");
+    let pdf = render_invoice(&order, order.invoice.as_ref().expect("invoiced"), &seller).expect("the invoice renders");
     for stage in Stage::ALL {
-        let context = EmailContext { invoice_pdf: Some(&pdf), ..EmailContext::new(&seller, NOW) };
+        let context = EmailContext { invoice_pdf: Some(pdf.clone()), ..EmailContext::new(&seller, NOW) };
         let email = compose(stage, &order, &context);
         assert!(email.message.is_ascii(), "{stage}");
         let text = String::from_utf8(email.message).expect("ASCII is UTF-8");
@@ -154,9 +153,9 @@ fn the_invoiced_email_attaches_the_invoice_pdf() {
     let seller = Seller::default();
     let order = an_order().invoiced();
     let pdf =
-        render_invoice(&order, &InvoiceDetails { number: INVOICE_NUMBER.to_owned(), issued_at: INVOICED_AT }, &seller)
+        render_invoice(&order, InvoiceDetails { number: INVOICE_NUMBER.to_owned(), issued_at: INVOICED_AT }, &seller)
             .expect("the invoice renders");
-    let context = EmailContext { invoice_pdf: Some(&pdf), ..EmailContext::new(&seller, NOW) };
+    let context = EmailContext { invoice_pdf: Some(pdf.clone()), ..EmailContext::new(&seller, NOW) };
     let message = parse(&compose(Stage::Invoiced, &order, &context));
 
     assert_eq!(content_types(&message)[0], "multipart/mixed");
@@ -179,7 +178,7 @@ fn the_invoiced_email_can_link_the_invoice_instead() {
     let seller = Seller::default();
     let order = an_order().invoiced();
     let link = "https://invoices.example/INV-2026-000042.pdf?X-Amz-Signature=abc&X-Amz-Expires=900";
-    let context = EmailContext { invoice_link: Some(link), ..EmailContext::new(&seller, NOW) };
+    let context = EmailContext { invoice_link: Some(link.to_owned()), ..EmailContext::new(&seller, NOW) };
     let message = parse(&compose(Stage::Invoiced, &order, &context));
 
     assert_eq!(message.attachment_count(), 0);
@@ -259,7 +258,7 @@ fn the_shipping_email_gives_carrier_service_tracking_number_and_link() {
     let seller = Seller::default();
     let order = an_order().shipped();
     let link = "https://www.fedex.com/fedextrack/?trknbr=794612345678";
-    let context = EmailContext { tracking_link: Some(link), ..EmailContext::new(&seller, NOW) };
+    let context = EmailContext { tracking_link: Some(link.to_owned()), ..EmailContext::new(&seller, NOW) };
     let message = parse(&compose(Stage::Shipped, &order, &context));
     let (text, html) = (text_of(&message), html_of(&message));
 
@@ -269,6 +268,28 @@ fn the_shipping_email_gives_carrier_service_tracking_number_and_link() {
     }
     assert!(text.contains(link));
     assert!(html.contains(&format!("href=\"{link}\"")));
+}
+
+#[test]
+fn the_shipping_email_can_link_the_label() {
+    let seller = Seller::default();
+    let order = an_order().shipped();
+    let link = "http://127.0.0.1:3000/blobs/labels/ord.pdf?expires=1764072900&signature=abc";
+    let context = EmailContext { label_link: Some(link.to_owned()), ..EmailContext::new(&seller, NOW) };
+    let message = parse(&compose(Stage::Shipped, &order, &context));
+    assert!(text_of(&message).contains(link));
+    assert!(html_of(&message).contains(&format!("href=\"{}\"", link.replace('&', "&amp;"))));
+}
+
+#[test]
+fn a_link_that_is_not_a_web_address_is_shown_but_never_clickable() {
+    let seller = Seller::default();
+    let order = an_order().shipped();
+    let context =
+        EmailContext { tracking_link: Some("javascript:alert(1)".to_owned()), ..EmailContext::new(&seller, NOW) };
+    let html = html_of(&parse(&compose(Stage::Shipped, &order, &context)));
+    assert!(!html.contains("href=\"javascript:"), "{html}");
+    assert!(html.contains("javascript:alert(1)"));
 }
 
 #[test]

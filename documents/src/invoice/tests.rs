@@ -17,7 +17,7 @@ fn details() -> InvoiceDetails {
 }
 
 fn invoice_text(order: &Order) -> (usize, String) {
-    let pdf = render_invoice(order, &details(), &Seller::default()).expect("the invoice renders");
+    let pdf = render_invoice(order, details(), &Seller::default()).expect("the invoice renders");
     let (pages, texts) = read_back(&pdf);
     (pages, texts.concat())
 }
@@ -86,7 +86,7 @@ fn a_hundred_line_order_flows_onto_more_pages_and_still_shows_the_total() {
     let order = an_order().with_every_product_of(large_catalog(100)).confirmed();
     assert_eq!(order.lines.len(), 100);
 
-    let pdf = render_invoice(&order, &details(), &Seller::default()).expect("the invoice renders");
+    let pdf = render_invoice(&order, details(), &Seller::default()).expect("the invoice renders");
     let (pages, texts) = read_back(&pdf);
 
     assert!(pages > 1, "100 lines cannot fit one page");
@@ -96,6 +96,8 @@ fn a_hundred_line_order_flows_onto_more_pages_and_still_shows_the_total() {
     }
     let last = texts.last().expect("at least one page");
     assert!(last.contains(&format::money(order.pricing.total)), "{last}");
+    let last_sku = order.lines.last().map(|line| line.sku.to_string()).unwrap_or_default();
+    assert!(last.contains(&last_sku), "the totals never stand alone on the last page: {last}");
     for (index, text) in texts.iter().enumerate() {
         assert!(text.contains(&format!("Page {} of {pages}", index + 1)), "{text}");
         assert!(text.contains(INVOICE_NUMBER), "every page names the invoice");
@@ -144,8 +146,8 @@ fn zero_decimal_currencies_print_without_minor_digits() {
 fn rendering_the_same_invoice_twice_gives_the_same_bytes() {
     let order = an_order().confirmed();
     let seller = Seller::default();
-    let first = render_invoice(&order, &details(), &seller).expect("renders");
-    let second = render_invoice(&order, &details(), &seller).expect("renders");
+    let first = render_invoice(&order, details(), &seller).expect("renders");
+    let second = render_invoice(&order, details(), &seller).expect("renders");
     assert!(first.starts_with(b"%PDF-"));
     assert_eq!(first, second);
 }
@@ -154,20 +156,16 @@ fn rendering_the_same_invoice_twice_gives_the_same_bytes() {
 fn an_invoice_can_be_rendered_again_from_its_record() {
     let order = an_order().invoiced();
     let record = order.invoice.as_ref().expect("the order is invoiced");
-    let again = render_invoice(&order, &InvoiceDetails::from(record), &Seller::default()).expect("renders");
-    let original = render_invoice(&order, &details(), &Seller::default()).expect("renders");
+    let again = render_invoice(&order, record, &Seller::default()).expect("renders");
+    let original = render_invoice(&order, details(), &Seller::default()).expect("renders");
     assert_eq!(again, original);
 }
 
 #[test]
 fn a_credit_note_voids_the_invoice_with_negated_amounts_and_the_reason() {
     let order = an_order().declined_and_cancelled();
-    let credit_note = CreditNoteDetails {
-        number: credit_note_number(INVOICE_NUMBER),
-        issued_at: INVOICED_AT,
-        invoice: details(),
-        reason: CancellationReason::PaymentDeclined,
-    };
+    let record = order.invoice.as_ref().expect("the order was invoiced");
+    let credit_note = CreditNoteDetails::voiding(record, INVOICED_AT, Some(CancellationReason::PaymentDeclined));
     let pdf = render_credit_note(&order, &credit_note, &Seller::default()).expect("the credit note renders");
     let (_, texts) = read_back(&pdf);
     let text = texts.concat();
@@ -183,6 +181,17 @@ fn a_credit_note_voids_the_invoice_with_negated_amounts_and_the_reason() {
     for line in &order.lines {
         assert!(text.contains(&format::money(format::negated(line.line_total).expect("negatable"))));
     }
+}
+
+#[test]
+fn a_credit_note_without_a_reason_takes_the_one_the_order_records() {
+    let order = an_order().refunded_and_cancelled();
+    let record = order.invoice.as_ref().expect("the order was invoiced");
+    let credit_note = CreditNoteDetails::voiding(record, INVOICED_AT, None);
+    let pdf = render_credit_note(&order, &credit_note, &Seller::default()).expect("the credit note renders");
+    let text = read_back(&pdf).1.concat();
+    let recorded = order.cancellation().map(|cancellation| cancellation.reason).expect("cancelled");
+    assert!(text.contains(format::reason_label(recorded)), "{text}");
 }
 
 #[test]
