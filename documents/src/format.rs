@@ -6,6 +6,7 @@
 use orderflow_domain::Money;
 use orderflow_domain::address::PostalAddress;
 use orderflow_domain::order::CancellationReason;
+use orderflow_domain::pricing::tax::TaxRate;
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 /// An amount for people: the ISO code, then the amount with its currency's minor-unit digits and
@@ -56,6 +57,13 @@ pub fn percentage(parts_per_million: u32) -> String {
     }
     let fraction = format!("{fraction:04}");
     format!("{whole}.{}%", fraction.trim_end_matches('0'))
+}
+
+/// The tax line's label: where the tax is owed and its rate, and whether shipping was taxed too:
+/// `Tax US-CA 7.25%`, `Tax DE 19% on goods and shipping`.
+pub fn tax_label(rate: &TaxRate) -> String {
+    let base = if rate.applies_to_shipping { " on goods and shipping" } else { "" };
+    format!("Tax {} {}{base}", rate.jurisdiction, percentage(rate.parts_per_million))
 }
 
 /// A calendar date as ISO 8601 (`2026-11-25`): unambiguous on an invoice read anywhere.
@@ -183,6 +191,15 @@ mod tests {
         assert_eq!(percentage(149_750), "14.975%");
         assert_eq!(percentage(0), "0%");
         assert_eq!(percentage(1), "0.0001%");
+    }
+
+    #[test]
+    fn the_tax_label_names_the_jurisdiction_the_rate_and_whether_shipping_was_taxed() {
+        let california =
+            TaxRate { jurisdiction: "US-CA".to_owned(), parts_per_million: 72_500, applies_to_shipping: false };
+        assert_eq!(tax_label(&california), "Tax US-CA 7.25%");
+        let germany = TaxRate { jurisdiction: "DE".to_owned(), parts_per_million: 190_000, applies_to_shipping: true };
+        assert_eq!(tax_label(&germany), "Tax DE 19% on goods and shipping");
     }
 
     #[test]

@@ -405,10 +405,7 @@ impl Sheet<'_> {
             totals.push((label, self.sign.money(discount)?));
         }
         totals.push(("Shipping".to_owned(), self.sign.money(pricing.shipping)?));
-        let rate = &pricing.tax_rate;
-        let base = if rate.applies_to_shipping { ", incl. shipping" } else { "" };
-        let tax_label = format!("Tax {} {}{base}", rate.jurisdiction, format::percentage(rate.parts_per_million));
-        totals.push((tax_label, self.sign.money(pricing.tax)?));
+        totals.push((format::tax_label(&pricing.tax_rate), self.sign.money(pricing.tax)?));
         totals.push((self.total_label.to_owned(), self.sign.money(pricing.total)?));
         Ok(totals)
     }

@@ -47,8 +47,10 @@ pub mod seller;
 #[cfg(test)]
 mod fixtures;
 
-pub use email::{EmailContext, PaymentFailure, Stage, compose};
-pub use invoice::{CreditNoteDetails, InvoiceDetails, render_credit_note, render_invoice};
+pub use email::{EmailContext, PaymentFailure, Stage, UnknownStage, compose, idempotency_key};
+pub use invoice::{
+    CreditNoteDetails, InvoiceDetails, PDF_CONTENT_TYPE, credit_note_number, render_credit_note, render_invoice,
+};
 pub use seller::Seller;
 
 /// Why a document could not be produced.

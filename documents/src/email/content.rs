@@ -331,11 +331,7 @@ fn summary(order: &Order) -> Block {
         totals.push((label, format::money(negate_for_display(pricing.discount))));
     }
     totals.push(("Shipping".to_owned(), format::money(pricing.shipping)));
-    let rate = &pricing.tax_rate;
-    totals.push((
-        format!("Tax ({} {})", rate.jurisdiction, format::percentage(rate.parts_per_million)),
-        format::money(pricing.tax),
-    ));
+    totals.push((format::tax_label(&pricing.tax_rate), format::money(pricing.tax)));
     totals.push(("Total".to_owned(), format::money(pricing.total)));
     Block::Summary { lines, totals }
 }

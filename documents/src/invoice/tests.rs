@@ -69,8 +69,8 @@ fn an_invoice_itemises_discount_shipping_and_tax_with_its_rate() {
     assert!(text.contains(&format::money(format::negated(pricing.discount).unwrap())), "{text}");
     assert!(text.contains(&format::money(pricing.subtotal)));
     assert!(text.contains(&format::money(pricing.shipping)));
-    let rate = format::percentage(pricing.tax_rate.parts_per_million);
-    assert!(text.contains(&format!("Tax {} {rate}", pricing.tax_rate.jurisdiction)), "{text}");
+    assert!(text.contains(&format::tax_label(&pricing.tax_rate)), "{text}");
+    assert!(text.contains(&format::percentage(pricing.tax_rate.parts_per_million)), "{text}");
     assert!(text.contains(&format::money(pricing.tax)));
 }
 
