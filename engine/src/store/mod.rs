@@ -198,6 +198,12 @@ pub enum StoreError {
     /// The store's writer has stopped.
     #[error("the store is closed")]
     Closed,
+    /// The transaction holding a batch of writes did not commit; none of them happened.
+    #[error("the transaction did not commit: {0}")]
+    CommitFailed(String),
+    /// The store's writer thread could not start.
+    #[error("cannot start the store's writer thread")]
+    Thread(#[source] std::io::Error),
     /// Opening the store failed.
     #[error("could not open the store at {path}")]
     Open {

@@ -13,7 +13,7 @@ use std::thread;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::oneshot;
@@ -54,10 +54,82 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
-/// A write waiting for the writer thread.
+/// A write waiting for the writer thread. Documents are serialized by the caller, so that the
+/// single writer thread only runs SQL.
 enum Write {
-    Create { record: Box<ExecutionRecord>, events: Vec<HistoryEvent>, reply: oneshot::Sender<Result<Created, StoreError>> },
-    Commit { name: String, commit: Commit, reply: oneshot::Sender<Result<(), StoreError>> },
+    Create { record: Box<Row>, events: Vec<(i64, String)>, reply: oneshot::Sender<Result<Created, StoreError>> },
+    Commit { name: String, commit: Prepared, reply: oneshot::Sender<Result<(), StoreError>> },
+}
+
+/// An execution row, serialized.
+struct Row {
+    name: String,
+    machine: String,
+    input: String,
+    status: &'static str,
+    output: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+    start_date: String,
+    stop_date: Option<String>,
+    cursor: Option<String>,
+    last_event_id: i64,
+}
+
+/// A [`Commit`], serialized.
+struct Prepared {
+    events: Vec<(i64, String)>,
+    last_event_id: i64,
+    change: PreparedChange,
+}
+
+enum PreparedChange {
+    None,
+    Cursor(String),
+    Finish { status: &'static str, output: Option<String>, error: Option<String>, cause: Option<String>, stop_date: String },
+}
+
+fn to_db_id(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+fn serialize_events(events: &[HistoryEvent]) -> Result<Vec<(i64, String)>, StoreError> {
+    events.iter().map(|event| Ok((to_db_id(event.id), serde_json::to_string(event)?))).collect()
+}
+
+fn serialize_record(record: &ExecutionRecord) -> Result<Row, StoreError> {
+    Ok(Row {
+        name: record.name.clone(),
+        machine: record.machine.clone(),
+        input: serde_json::to_string(&record.input)?,
+        status: record.status.as_str(),
+        output: record.output.as_ref().map(serde_json::to_string).transpose()?,
+        error: record.error.clone(),
+        cause: record.cause.clone(),
+        start_date: format_time(record.start_date)?,
+        stop_date: record.stop_date.map(format_time).transpose()?,
+        cursor: record.cursor.as_ref().map(serde_json::to_string).transpose()?,
+        last_event_id: to_db_id(record.last_event_id),
+    })
+}
+
+fn serialize_commit(commit: &Commit) -> Result<Prepared, StoreError> {
+    let change = match &commit.change {
+        Change::None => PreparedChange::None,
+        Change::Cursor(cursor) => PreparedChange::Cursor(serde_json::to_string(cursor)?),
+        Change::Finish(finish) => PreparedChange::Finish {
+            status: finish.status.as_str(),
+            output: finish.output.as_ref().map(serde_json::to_string).transpose()?,
+            error: finish.error.clone(),
+            cause: finish.cause.clone(),
+            stop_date: format_time(finish.stop_date)?,
+        },
+    };
+    Ok(Prepared {
+        events: serialize_events(&commit.events)?,
+        last_event_id: to_db_id(commit.events.iter().map(|e| e.id).max().unwrap_or(0)),
+        change,
+    })
 }
 
 const SCHEMA: &str = "
@@ -110,7 +182,7 @@ impl SqliteStore {
         thread::Builder::new()
             .name("asl-sqlite-writer".into())
             .spawn(move || write_loop(writer, &queue, max_batch))
-            .map_err(|e| StoreError::Corrupt { name: String::new(), why: format!("cannot start the writer thread: {e}") })?;
+            .map_err(StoreError::Thread)?;
         Ok(Self { writes, reader: Arc::new(Mutex::new(reader)), path })
     }
 
@@ -181,20 +253,20 @@ fn write_batch(connection: &mut Connection, batch: Vec<Write>) {
             Outcome::Create(reply, result) => {
                 let _ = reply.send(match &committed {
                     Ok(()) => result,
-                    Err(e) => Err(StoreError::Corrupt { name: String::new(), why: format!("commit failed: {e}") }),
+                    Err(e) => Err(StoreError::CommitFailed(e.to_string())),
                 });
             }
             Outcome::Commit(reply, result) => {
                 let _ = reply.send(match &committed {
                     Ok(()) => result,
-                    Err(e) => Err(StoreError::Corrupt { name: String::new(), why: format!("commit failed: {e}") }),
+                    Err(e) => Err(StoreError::CommitFailed(e.to_string())),
                 });
             }
         }
     }
 }
 
-fn create(connection: &Connection, record: &ExecutionRecord, events: &[HistoryEvent]) -> Result<Created, StoreError> {
+fn create(connection: &Connection, record: &Row, events: &[(i64, String)]) -> Result<Created, StoreError> {
     if let Some(existing) = load(connection, &record.name)? {
         return Ok(Created::Existing(Box::new(existing)));
     }
@@ -206,44 +278,34 @@ fn create(connection: &Connection, record: &ExecutionRecord, events: &[HistoryEv
         .execute(params![
             record.name,
             record.machine,
-            serde_json::to_string(&record.input)?,
-            record.status.as_str(),
-            record.output.as_ref().map(serde_json::to_string).transpose()?,
+            record.input,
+            record.status,
+            record.output,
             record.error,
             record.cause,
-            format_time(record.start_date)?,
-            record.stop_date.map(format_time).transpose()?,
-            record.cursor.as_ref().map(serde_json::to_string).transpose()?,
-            i64::try_from(record.last_event_id).unwrap_or(i64::MAX),
+            record.start_date,
+            record.stop_date,
+            record.cursor,
+            record.last_event_id,
         ])?;
     insert_events(connection, &record.name, events)?;
     Ok(Created::New)
 }
 
-fn apply(connection: &Connection, name: &str, commit: &Commit) -> Result<(), StoreError> {
-    let last_event_id = commit.events.iter().map(|e| e.id).max().unwrap_or(0);
-    let last_event_id = i64::try_from(last_event_id).unwrap_or(i64::MAX);
+fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<(), StoreError> {
     let changed = match &commit.change {
-        Change::None => connection
+        PreparedChange::None => connection
             .prepare_cached("UPDATE executions SET last_event_id = max(last_event_id, ?2) WHERE name = ?1")?
-            .execute(params![name, last_event_id])?,
-        Change::Cursor(cursor) => connection
+            .execute(params![name, commit.last_event_id])?,
+        PreparedChange::Cursor(cursor) => connection
             .prepare_cached("UPDATE executions SET cursor = ?2, last_event_id = max(last_event_id, ?3) WHERE name = ?1")?
-            .execute(params![name, serde_json::to_string(cursor)?, last_event_id])?,
-        Change::Finish(finish) => connection
+            .execute(params![name, cursor, commit.last_event_id])?,
+        PreparedChange::Finish { status, output, error, cause, stop_date } => connection
             .prepare_cached(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_date = ?6, cursor = NULL,
                  last_event_id = max(last_event_id, ?7) WHERE name = ?1",
             )?
-            .execute(params![
-                name,
-                finish.status.as_str(),
-                finish.output.as_ref().map(serde_json::to_string).transpose()?,
-                finish.error,
-                finish.cause,
-                format_time(finish.stop_date)?,
-                last_event_id,
-            ])?,
+            .execute(params![name, status, output, error, cause, stop_date, commit.last_event_id])?,
     };
     if changed == 0 {
         return Err(StoreError::NotFound(name.to_owned()));
@@ -251,17 +313,16 @@ fn apply(connection: &Connection, name: &str, commit: &Commit) -> Result<(), Sto
     insert_events(connection, name, &commit.events)
 }
 
-fn insert_events(connection: &Connection, name: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+fn insert_events(connection: &Connection, name: &str, events: &[(i64, String)]) -> Result<(), StoreError> {
     let mut insert = connection.prepare_cached("INSERT OR REPLACE INTO history (execution, id, event) VALUES (?1, ?2, ?3)")?;
-    for event in events {
-        insert.execute(params![name, i64::try_from(event.id).unwrap_or(i64::MAX), serde_json::to_string(event)?])?;
+    for (id, event) in events {
+        insert.execute(params![name, id, event])?;
     }
     Ok(())
 }
 
 fn format_time(time: OffsetDateTime) -> Result<String, StoreError> {
-    time.format(&Rfc3339)
-        .map_err(|e| StoreError::Corrupt { name: String::new(), why: format!("cannot format a timestamp: {e}") })
+    time.format(&Rfc3339).map_err(|e| StoreError::CommitFailed(format!("cannot format the timestamp {time}: {e}")))
 }
 
 const SELECT_RECORD: &str = "SELECT name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id
@@ -278,7 +339,7 @@ fn load(connection: &Connection, name: &str) -> Result<Option<ExecutionRecord>, 
 /// The raw columns of an execution row.
 type Columns = (String, String, String, String, Option<String>, Option<String>, Option<String>, String, Option<String>, Option<String>, i64);
 
-fn read_columns(row: &Row<'_>) -> rusqlite::Result<Columns> {
+fn read_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -317,12 +378,14 @@ fn parse_record(columns: Columns) -> Result<ExecutionRecord, StoreError> {
 impl ExecutionStore for SqliteStore {
     async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.writes.send(Write::Create { record: Box::new(record), events, reply }).map_err(|_| StoreError::Closed)?;
+        let (record, events) = (Box::new(serialize_record(&record)?), serialize_events(&events)?);
+        self.writes.send(Write::Create { record, events, reply }).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
+        let commit = serialize_commit(&commit)?;
         self.writes.send(Write::Commit { name: name.to_owned(), commit, reply }).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
