@@ -1,9 +1,37 @@
 //! Local adapters: everything the product needs to run on one machine with no cloud account,
-//! behind the same ports as the cloud adapters.
+//! behind the same ports as the cloud adapters. Each keeps its state under the data directory
+//! (`DATA_DIR`, default `./var`), durably, so a restarted process carries on where it stopped.
 //!
 //! # Layout
 //!
-//! - [`sqlite`]: a group-committing SQLite [`sqlite::Database`] and the `OrderStore` and
-//!   `Inventory` built on it.
+//! - [`sqlite`]: a group-committing SQLite [`sqlite::Database`] and, on the orders database,
+//!   the `OrderStore`, `WorkflowOutbox`, `Inventory` and `InvoiceNumbers`.
+//! - [`payments`]: [`PaymentSimulator`], Stripe's test mode as a `PaymentGateway`, with its
+//!   ledger in `payments.db`.
+//! - [`carrier`]: [`CarrierSimulator`], two parcel carriers as a `Carrier`, with PDF labels and
+//!   its shipments in `carrier.db`.
+//! - [`blobs`]: [`FsBlobStore`], a folder as a `BlobStore` (invoices, credit notes, labels),
+//!   with signed, expiring links.
+//! - [`mailer`]: [`EmlOutbox`], a folder of `.eml` files as a `Mailer`.
+//!
+//! | file under `DATA_DIR` | written by |
+//! |---|---|
+//! | `orders.db` | `sqlite` |
+//! | `payments.db` | `PaymentSimulator` |
+//! | `carrier.db` | `CarrierSimulator` |
+//! | `invoices/`, `credit-notes/`, `labels/` | `FsBlobStore` |
+//! | `outbox/*.eml` | `EmlOutbox` |
 
+pub mod blobs;
+pub mod carrier;
+mod fsio;
+pub mod mailer;
+pub mod payments;
 pub mod sqlite;
+#[cfg(test)]
+mod testing;
+
+pub use blobs::FsBlobStore;
+pub use carrier::CarrierSimulator;
+pub use mailer::EmlOutbox;
+pub use payments::PaymentSimulator;

@@ -1,9 +1,30 @@
-//! The schema, as an append-only list of migrations tracked by `PRAGMA user_version`.
+//! Schemas as append-only lists of migrations, tracked by `PRAGMA user_version`, and tagged with
+//! `PRAGMA application_id` so that a file is never migrated with another database's schema.
 
 use rusqlite::Connection;
 
-/// Each entry moves the schema one version up. Never edit a released entry: append a new one.
-const MIGRATIONS: &[&str] = &[
+/// The schema of one kind of database file: an application id naming it, and its migrations.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// For messages: `orders`, `payments`.
+    pub name: &'static str,
+    /// Written to `PRAGMA application_id` on first open and checked on every later one, so that
+    /// `payments.db` opened where `orders.db` was expected is an error, not a corrupted file.
+    pub application_id: i32,
+    /// Entry `i` moves the schema from version `i` to `i + 1`. Never edit a released entry:
+    /// append a new one.
+    pub migrations: &'static [&'static str],
+}
+
+/// Orders, idempotency keys, the workflow outbox, stock and reservations, invoice numbers.
+pub const ORDERS: Schema = Schema {
+    name: "orders",
+    // "OFo1": Orderflow orders.
+    application_id: 0x4F46_6F31,
+    migrations: ORDER_MIGRATIONS,
+};
+
+const ORDER_MIGRATIONS: &[&str] = &[
     // 1: orders, idempotency keys, the workflow outbox, stock and reservations.
     r"
     CREATE TABLE orders (
@@ -50,16 +71,56 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (order_id, sku)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 2: invoice numbers, sequential per year, one per order. The counter and the number are
+    // written in one transaction, so a failure leaves no gap.
+    r"
+    CREATE TABLE invoice_counters (
+        year INTEGER PRIMARY KEY,
+        last INTEGER NOT NULL CHECK (last > 0)
+    ) STRICT;
+
+    CREATE TABLE invoice_numbers (
+        order_id    TEXT PRIMARY KEY,
+        number      TEXT NOT NULL UNIQUE,
+        year        INTEGER NOT NULL,
+        seq         INTEGER NOT NULL CHECK (seq > 0),
+        assigned_at TEXT NOT NULL,
+        UNIQUE (year, seq)
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
-pub(super) fn run(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+/// Why a database file could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("SQLite failed")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the file is not {expected} database (its application id is {found:#010x})")]
+    WrongDatabase { expected: &'static str, found: i32 },
+    #[error("the file's {schema} schema is at version {found}, newer than this program knows ({known})")]
+    TooNew { schema: &'static str, found: i64, known: usize },
+}
+
+/// Applies the migrations of `schema` that `conn`'s file has not seen yet, each in its own
+/// transaction.
+pub(super) fn run(conn: &mut Connection, schema: &Schema) -> Result<(), MigrationError> {
+    let found: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    match found {
+        id if id == schema.application_id => {}
+        // A new file, or one written before files were tagged (only orders databases were).
+        0 => conn.pragma_update(None, "application_id", schema.application_id)?,
+        found => return Err(MigrationError::WrongDatabase { expected: schema.name, found }),
+    }
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for (version, migration) in (1_i64..).zip(MIGRATIONS).skip_while(|(version, _)| *version <= current) {
+    if usize::try_from(current).map_or(true, |current| current > schema.migrations.len()) {
+        return Err(MigrationError::TooNew { schema: schema.name, found: current, known: schema.migrations.len() });
+    }
+    for (version, migration) in (1_i64..).zip(schema.migrations).skip_while(|(version, _)| *version <= current) {
         let tx = conn.transaction()?;
         tx.execute_batch(migration)?;
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
-        tracing::info!(version, "applied database migration");
+        tracing::info!(schema = schema.name, version, "applied database migration");
     }
     Ok(())
 }

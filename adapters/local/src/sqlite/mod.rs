@@ -11,8 +11,10 @@
 //! commits), on tokio's blocking threads.
 
 mod inventory;
+mod invoices;
 mod migrations;
 mod orders;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +26,8 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 pub use inventory::SqliteInventory;
+pub use invoices::SqliteInvoiceNumbers;
+pub use migrations::{MigrationError, Schema};
 pub use orders::SqliteOrderStore;
 
 /// The most jobs committed in one transaction. Large enough to amortise an fsync over many
@@ -48,6 +52,8 @@ pub enum DbError {
     Join(#[from] tokio::task::JoinError),
     #[error("could not start the database writer")]
     Spawn(#[source] std::io::Error),
+    #[error("the schema could not be brought up to date")]
+    Migration(#[from] MigrationError),
 }
 
 /// How hard a commit tries to reach the disk.
@@ -104,9 +110,15 @@ struct Inner {
 }
 
 impl Database {
-    /// Opens (creating if needed) the database at `path`, brings its schema up to date and
-    /// starts its writer thread.
+    /// Opens (creating if needed) the orders database at `path`, brings its schema up to date
+    /// and starts its writer thread.
     pub fn open(path: impl AsRef<Path>, durability: Durability) -> Result<Self, DbError> {
+        Self::open_with_schema(path, durability, &migrations::ORDERS)
+    }
+
+    /// Opens (creating if needed) a database of another kind at `path`, such as a simulated
+    /// partner's ledger, with its own schema. A file made with another schema is refused.
+    pub fn open_with_schema(path: impl AsRef<Path>, durability: Durability, schema: &Schema) -> Result<Self, DbError> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path)?;
         configure(&writer)?;
@@ -118,7 +130,7 @@ impl Database {
                 Durability::Normal => "NORMAL",
             },
         )?;
-        migrations::run(&mut writer)?;
+        migrations::run(&mut writer, schema)?;
 
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         let name = format!("sqlite-writer:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));

@@ -14,7 +14,7 @@ use super::{Database, DbError};
 /// Orders, idempotency keys and the workflow outbox in one SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteOrderStore {
-    db: Database,
+    pub(super) db: Database,
 }
 
 /// What the writer found when placing an order.
