@@ -167,14 +167,16 @@ impl OrderBuilder {
         if let Some(invoice) = order.invoice.as_mut() {
             invoice.credit_note_key = Some("credit-notes/ord.pdf".to_owned());
         }
-        order.cancel(CancellationReason::CarrierUnavailable, INVOICED_AT).expect("paid orders cancel");
+        order.cancel(CancellationReason::CarrierUnavailable, None, INVOICED_AT).expect("paid orders cancel");
         order
     }
 
     /// Invoiced, then cancelled because the card was declined.
     pub fn declined_and_cancelled(self) -> Order {
         let mut order = self.invoiced();
-        order.cancel(CancellationReason::PaymentDeclined, INVOICED_AT).expect("invoiced orders cancel");
+        order
+            .cancel(CancellationReason::PaymentDeclined, Some("insufficient_funds".into()), INVOICED_AT)
+            .expect("invoiced orders cancel");
         order
     }
 }

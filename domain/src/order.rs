@@ -210,6 +210,9 @@ pub struct Cancellation {
     pub reason: CancellationReason,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// What the partner said, where it helps the customer (a card's decline code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// One entry of an order's history.
@@ -364,10 +367,20 @@ impl Order {
         Ok(())
     }
 
-    /// Cancels the order. Call it once everything the order did has been undone.
-    pub fn cancel(&mut self, reason: CancellationReason, at: OffsetDateTime) -> Result<(), IllegalTransition> {
-        self.become_(OrderStatus::Cancelled, at, format!("order cancelled: {reason}"))?;
-        self.cancellation = Some(Cancellation { reason, at });
+    /// Cancels the order. Call it once everything the order did has been undone. `detail` is what
+    /// the partner said, where it helps the customer (a card's decline code).
+    pub fn cancel(
+        &mut self,
+        reason: CancellationReason,
+        detail: Option<String>,
+        at: OffsetDateTime,
+    ) -> Result<(), IllegalTransition> {
+        let note = match &detail {
+            Some(detail) => format!("order cancelled: {reason} ({detail})"),
+            None => format!("order cancelled: {reason}"),
+        };
+        self.become_(OrderStatus::Cancelled, at, note)?;
+        self.cancellation = Some(Cancellation { reason, at, detail });
         Ok(())
     }
 
@@ -379,7 +392,8 @@ impl Order {
             return;
         }
         let detail = format!("refunded {} ({refund_reference})", charge.amount);
-        self.payment = Some(PaymentRecord { status: PaymentStatus::Refunded, refund_reference: Some(refund_reference), ..charge });
+        self.payment =
+            Some(PaymentRecord { status: PaymentStatus::Refunded, refund_reference: Some(refund_reference), ..charge });
         self.note(at, detail);
     }
 

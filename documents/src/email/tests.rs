@@ -360,7 +360,7 @@ fn the_cancellation_says_why_in_plain_words_and_what_was_undone() {
 fn a_cancellation_before_any_charge_says_nothing_was_charged() {
     let seller = Seller::default();
     let mut order = an_order().pending();
-    order.cancel(orderflow_domain::order::CancellationReason::OutOfStock, NOW).expect("pending orders cancel");
+    order.cancel(orderflow_domain::order::CancellationReason::OutOfStock, None, NOW).expect("pending orders cancel");
     let text = prose_of(&parse(&compose(Stage::Cancelled, &order, &EmailContext::new(&seller, NOW))));
     assert!(text.contains("out of stock"), "{text}");
     assert!(text.contains("You have not been charged"), "{text}");

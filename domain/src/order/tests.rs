@@ -76,7 +76,7 @@ fn attempt(order: &mut Order, to: OrderStatus) -> Result<(), IllegalTransition> 
             order.record_payment(payment, AT)
         }
         OrderStatus::Shipped => order.record_shipment(shipment(), AT),
-        OrderStatus::Cancelled => order.cancel(CancellationReason::CustomerRequest, AT),
+        OrderStatus::Cancelled => order.cancel(CancellationReason::CustomerRequest, None, AT),
     }
 }
 
@@ -115,7 +115,7 @@ fn an_order_moves_forward_through_its_lifecycle_to_shipped() {
 fn every_non_terminal_status_may_be_cancelled() {
     for from in [OrderStatus::Pending, OrderStatus::Confirmed, OrderStatus::Invoiced, OrderStatus::Paid] {
         let mut order = order_in(from);
-        order.cancel(CancellationReason::PaymentDeclined, AT).unwrap();
+        order.cancel(CancellationReason::PaymentDeclined, Some("insufficient_funds".into()), AT).unwrap();
         assert_eq!(order.status(), OrderStatus::Cancelled);
         assert_eq!(order.cancellation().unwrap().reason, CancellationReason::PaymentDeclined);
     }
