@@ -204,11 +204,18 @@ fn bad_column(index: usize, error: impl std::error::Error + Send + Sync + 'stati
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(error))
 }
 
-/// A shipment row with its label.
+/// A shipment as stored: its record and its label.
+#[derive(Debug)]
+struct Stored {
+    record: ShipmentRecord,
+    label: Vec<u8>,
+}
+
+/// The columns `shipment_row` reads.
 const SHIPMENT_COLUMNS: &str = "tracking_number, carrier, service, order_id, idempotency_key, weight_grams, \
                                 destination, created_at, label";
 
-fn shipment_row(r: &Row<'_>) -> rusqlite::Result<(ShipmentRecord, Vec<u8>)> {
+fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
     let carrier: String = r.get(1)?;
     let label: Vec<u8> = r.get(8)?;
     let record = ShipmentRecord {
@@ -223,16 +230,18 @@ fn shipment_row(r: &Row<'_>) -> rusqlite::Result<(ShipmentRecord, Vec<u8>)> {
         label_bytes: label.len(),
         created_at: OffsetDateTime::parse(&r.get::<_, String>(7)?, &Rfc3339).map_err(|e| bad_column(7, e))?,
     };
-    Ok((record, label))
+    Ok(Stored { record, label })
 }
 
-fn shipment_by_key(conn: &Connection, key: &str) -> Result<Option<(ShipmentRecord, Vec<u8>)>, DbError> {
+fn shipment_by_key(conn: &Connection, key: &str) -> Result<Option<Stored>, DbError> {
     let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE idempotency_key = ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([key], shipment_row).optional()?)
 }
 
-fn into_shipment((record, label): (ShipmentRecord, Vec<u8>)) -> Shipment {
-    Shipment { carrier: record.carrier, service: record.service, tracking_number: record.tracking_number, label }
+impl From<Stored> for Shipment {
+    fn from(Stored { record, label }: Stored) -> Self {
+        Self { carrier: record.carrier, service: record.service, tracking_number: record.tracking_number, label }
+    }
 }
 
 impl CarrierSimulator {
@@ -264,7 +273,7 @@ impl CarrierSimulator {
             .read(|conn| {
                 let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments ORDER BY seq");
                 let mut stmt = conn.prepare_cached(&sql)?;
-                let rows = stmt.query_map([], |r| shipment_row(r).map(|(record, _)| record))?;
+                let rows = stmt.query_map([], |r| shipment_row(r).map(|stored| stored.record))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await
@@ -312,10 +321,10 @@ impl Carrier for CarrierSimulator {
         };
         let key = request.idempotency_key.clone();
         if let Some(bought) = self.db.read(move |conn| shipment_by_key(conn, &key)).await.map_err(transient)? {
-            if bought.0.carrier != carrier.code {
-                tracing::warn!(bought_from = %bought.0.carrier, "the key already bought a label from another carrier");
+            if bought.record.carrier != carrier.code {
+                tracing::warn!(bought_from = %bought.record.carrier, "the key already bought a label from another carrier");
             }
-            return Ok(into_shipment(bought));
+            return Ok(bought.into());
         }
         if let Some(refusal) = self.refusal(carrier, request) {
             return Err(refusal);
@@ -365,8 +374,8 @@ impl Carrier for CarrierSimulator {
             })
             .await
             .map_err(transient)?;
-        tracing::info!(tracking_number = %stored.0.tracking_number, service = %stored.0.service, "label bought");
-        Ok(into_shipment(stored))
+        tracing::info!(tracking_number = %stored.record.tracking_number, service = %stored.record.service, "label bought");
+        Ok(stored.into())
     }
 }
 

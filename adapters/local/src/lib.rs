@@ -21,6 +21,23 @@
 //! | `carrier.db` | `CarrierSimulator` |
 //! | `invoices/`, `credit-notes/`, `labels/` | `FsBlobStore` |
 //! | `outbox/*.eml` | `EmlOutbox` |
+//!
+//! # Wiring
+//!
+//! ```text
+//! let orders = Database::open(data_dir.join("orders.db"), durability)?;
+//! SqliteOrderStore::new(orders.clone())           // OrderStore + WorkflowOutbox
+//! SqliteInventory::new(orders.clone())            // Inventory
+//! SqliteInvoiceNumbers::new(orders)               // InvoiceNumbers
+//! PaymentSimulator::open(data_dir.join("payments.db"), durability)?
+//! CarrierSimulator::open(data_dir.join("carrier.db"), durability)?   // .with_outage(&CARRIER_OUTAGE)?
+//! FsBlobStore::open(data_dir, "http://127.0.0.1:3000", secret)?
+//! EmlOutbox::open(data_dir.join("outbox"))?
+//! ```
+//!
+//! The local API shows the simulators' records with [`PaymentSimulator::ledger`] and
+//! [`CarrierSimulator::shipments`], serves blobs after [`FsBlobStore::verify`], and tests read
+//! mail back with [`EmlOutbox::sent`].
 
 pub mod blobs;
 pub mod carrier;

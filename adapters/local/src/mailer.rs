@@ -38,6 +38,11 @@ struct BadKey {
     reason: &'static str,
 }
 
+/// A message with no bytes: nothing a mail server would accept.
+#[derive(Debug, thiserror::Error)]
+#[error("the email `{0}` has an empty message")]
+struct EmptyMessage(String);
+
 /// An email found in the outbox, with the headers tests and tools look at.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,7 +184,7 @@ impl Mailer for EmlOutbox {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         let stem = file_stem(&email.key).map_err(|e| MailError::Rejected(Box::new(e)))?;
         if email.message.is_empty() {
-            return Err(MailError::Rejected(Box::new(BadKey { key: email.key.clone(), reason: "an empty message" })));
+            return Err(MailError::Rejected(Box::new(EmptyMessage(email.key.clone()))));
         }
         let (dir, message) = (self.dir.clone(), email.message.clone());
         let file = PathBuf::from(stem + EXTENSION);
@@ -191,7 +196,7 @@ impl Mailer for EmlOutbox {
         if written == Written::AlreadyThere {
             tracing::debug!("already sent; not sending again");
         } else {
-            tracing::info!(to = %email.to.as_str(), "email written to the outbox");
+            tracing::info!("email written to the outbox");
         }
         Ok(())
     }

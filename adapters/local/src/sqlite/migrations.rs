@@ -124,3 +124,51 @@ pub(super) fn run(conn: &mut Connection, schema: &Schema) -> Result<(), Migratio
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_orders_database_from_before_tagging_is_tagged_and_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("orders.db")).unwrap();
+        // As the first release left it: migration 1, no application id.
+        conn.execute_batch(ORDER_MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+
+        run(&mut conn, &ORDERS).unwrap();
+        assert_eq!(version(&conn), 2);
+        let id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).unwrap();
+        assert_eq!(id, ORDERS.application_id);
+        conn.execute("INSERT INTO invoice_counters (year, last) VALUES (2026, 1)", []).unwrap();
+    }
+
+    #[test]
+    fn running_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, &ORDERS).unwrap();
+        run(&mut conn, &ORDERS).unwrap();
+        assert_eq!(version(&conn), 2);
+    }
+
+    #[test]
+    fn a_database_of_another_kind_is_refused() {
+        const OTHER: Schema = Schema { name: "other", application_id: 42, migrations: &["CREATE TABLE t (x)"] };
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, &OTHER).unwrap();
+        assert!(matches!(run(&mut conn, &ORDERS), Err(MigrationError::WrongDatabase { found: 42, .. })));
+    }
+
+    #[test]
+    fn a_schema_newer_than_the_program_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn, &ORDERS).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(run(&mut conn, &ORDERS), Err(MigrationError::TooNew { found: 99, .. })));
+    }
+}
