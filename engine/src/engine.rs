@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{Notify, Semaphore, watch};
+use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
 use crate::definition::StateMachine;
@@ -468,10 +469,12 @@ impl Engine {
     ) {
         self.inner.drivers.fetch_add(1, Ordering::AcqRel);
         let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move {
+        let span = tracing::info_span!("execution", name = %execution.name, machine = %execution.machine_name);
+        let driver = async move {
             let name = execution.name.clone();
             match drive(&inner, &execution, cursor, abort).await {
                 Ok(Some(description)) => {
+                    tracing::debug!(status = description.status.as_str(), "execution ended");
                     done.send_replace(Some(description));
                 }
                 Ok(None) => {}
@@ -484,7 +487,8 @@ impl Engine {
             if inner.drivers.fetch_sub(1, Ordering::AcqRel) == 1 {
                 inner.drivers_done.notify_waiters();
             }
-        });
+        };
+        tokio::spawn(driver.instrument(span));
     }
 }
 

@@ -181,9 +181,13 @@ impl Fiber<'_> {
         let mut events = Vec::new();
         loop {
             let state = self.state(&cursor.state);
+            tracing::trace!(state = %cursor.state, scope = %self.scope, phase = ?cursor.phase, "step");
             let step = match self.step(state, &mut cursor, &mut events).await {
                 Ok(step) => step,
-                Err(error) => Step::Fail(error),
+                Err(error) => {
+                    tracing::debug!(state = %cursor.state, error = %error.error, cause = %error.cause, "state failed");
+                    Step::Fail(error)
+                }
             };
             match step {
                 Step::Next { next, output } => {
