@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
 
+use crate::faults::Faults;
+
 /// Everything the local runtime can be told. See the README's configuration table.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -22,6 +24,21 @@ pub struct Config {
     pub durability: Durability,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub json_logs: bool,
+    /// `PUBLIC_URL`: where clients reach this server, for links in emails (default
+    /// `http://<HOST>:<PORT>`).
+    pub public_url: Option<String>,
+    /// `TIME_SCALE` (default 1.0): multiplies the state machine's retry and wait delays;
+    /// `0.01` makes a 30 s retry wait 0.3 s.
+    pub time_scale: f64,
+    /// `MAX_TASKS_IN_FLIGHT` (default 256): how many saga tasks run at once.
+    pub max_tasks_in_flight: usize,
+    /// `FAULTS` and `FAULT_SEED`: faults to inject into the saga's tasks (off by default).
+    pub faults: Faults,
+    /// `CARRIER_OUTAGE`: the simulated carrier that is down, if any.
+    pub carrier_outage: Option<String>,
+    /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
+    /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
+    pub workflows_paused: bool,
 }
 
 impl Config {
@@ -60,6 +77,27 @@ impl Config {
             Some("json") => true,
             Some(other) => bail!("LOG_FORMAT `{other}` is neither `text` nor `json`"),
         };
+        let time_scale = match lookup("TIME_SCALE") {
+            Some(raw) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .with_context(|| format!("TIME_SCALE `{raw}` is not a non-negative number"))?,
+            None => 1.0,
+        };
+        let max_tasks_in_flight = match lookup("MAX_TASKS_IN_FLIGHT") {
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("MAX_TASKS_IN_FLIGHT `{raw}` is not a positive number"))?,
+            None => 256,
+        };
+        let seed = match lookup("FAULT_SEED") {
+            Some(raw) => raw.parse::<u64>().with_context(|| format!("FAULT_SEED `{raw}` is not a number"))?,
+            None => 0,
+        };
+        let faults = Faults::parse(&lookup("FAULTS").unwrap_or_default(), seed)?;
         Ok(Self {
             bind: SocketAddr::new(host, port),
             data_dir: lookup("DATA_DIR").map_or_else(|| PathBuf::from("var"), PathBuf::from),
@@ -67,6 +105,16 @@ impl Config {
             auth,
             durability,
             json_logs,
+            public_url: lookup("PUBLIC_URL").map(|url| url.trim_end_matches('/').to_owned()),
+            time_scale,
+            max_tasks_in_flight,
+            faults,
+            carrier_outage: lookup("CARRIER_OUTAGE").filter(|name| !name.is_empty()),
+            workflows_paused: match lookup("WORKFLOWS").as_deref() {
+                None | Some("run") => false,
+                Some("paused") => true,
+                Some(other) => bail!("WORKFLOWS `{other}` is neither `run` nor `paused`"),
+            },
         })
     }
 
@@ -79,6 +127,12 @@ impl Config {
             auth: AuthMode::None,
             durability: Durability::Full,
             json_logs: false,
+            public_url: None,
+            time_scale: 0.001,
+            max_tasks_in_flight: 256,
+            faults: Faults::none(),
+            carrier_outage: None,
+            workflows_paused: false,
         }
     }
 }

@@ -1,81 +1,215 @@
-//! The local all-in-one runtime: the order API on a SQLite store in a data directory, with
-//! nothing else to install.
+//! The local all-in-one runtime: the order API, the state machine engine, the saga's workers and
+//! local stand-ins for every partner, in one process over one data directory.
 //!
 //! # Layout
 //!
 //! - [`config`]: configuration from the environment.
-//! - [`Runtime`]: the adapters wired behind the API's ports.
-//! - [`serve`]: serves a runtime on a listener until a shutdown signal.
+//! - [`Runtime`]: the adapters wired behind the ports; [`serve`] runs it until shutdown.
+//! - [`saga`]: the order state machine in the local engine, the tasks, the outbox dispatcher.
+//! - [`faults`]: optional fault injection into the saga's tasks.
+//! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
 //! - [`telemetry`]: logs for a terminal, or JSON.
 
 pub mod config;
+pub mod faults;
+pub mod local_routes;
+pub mod saga;
 pub mod telemetry;
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use orderflow_adapters_local::sqlite::{Database, SqliteInventory, SqliteOrderStore};
-use orderflow_api::{AppState, NoExecutions, NoLinks, Services};
+use asl_engine::{Engine, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
+use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
+use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
+use orderflow_api::{AppState, Links, Services};
+use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
-use orderflow_domain::ports::SystemClock;
+use orderflow_domain::ports::{BlobStore, Clock, SystemClock, WorkflowOutbox};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
+use orderflow_workers::Saga;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
+use saga::{EngineWorkflows, SagaTasks};
 
 /// The seed catalog, built in so the binary runs from any directory.
 const SEED_CATALOG: &str = include_str!("../../data/catalog.json");
 
+/// How long links to invoices and labels work.
+const LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Everything the local product runs on, opened on a data directory.
 #[derive(Debug, Clone)]
 pub struct Runtime {
+    /// What the API's handlers use.
     pub state: AppState,
+    /// The state machine engine running the orders' sagas.
+    pub engine: Engine,
+    /// The simulated payment partner, with its ledger.
+    pub payments: PaymentSimulator,
+    /// The simulated carriers, with their shipments.
+    pub carrier: CarrierSimulator,
+    /// Invoices, credit notes and labels.
+    pub blobs: FsBlobStore,
+    /// The emails sent, as `.eml` files.
+    pub mailer: EmlOutbox,
+    workflows: EngineWorkflows,
+    outbox: Arc<dyn WorkflowOutbox>,
+    workflows_paused: bool,
+}
+
+/// Links to documents, signed by the blob store.
+#[derive(Debug)]
+struct SignedLinks(FsBlobStore);
+
+impl Links for SignedLinks {
+    fn link(&self, key: &str) -> Option<String> {
+        Some(self.0.link(key, LINK_TTL))
+    }
 }
 
 impl Runtime {
-    /// Opens (creating if needed) the data directory, its database and stock.
-    pub async fn open(config: &Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    /// Opens (creating if needed) the data directory and everything kept in it. `public_url` is
+    /// where clients reach the server, for the links in emails and orders.
+    pub async fn open(config: &Config, public_url: &str) -> anyhow::Result<Self> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         let catalog = match &config.catalog_path {
             Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
             None => SEED_CATALOG.to_owned(),
         };
         let catalog = Arc::new(Catalog::from_json(&catalog).context("the catalog is invalid")?);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
-        let db_path = config.data_dir.join("orders.db");
+        let db_path = dir.join("orders.db");
         let db = Database::open(&db_path, config.durability)
             .with_context(|| format!("cannot open the database {}", db_path.display()))?;
-        let inventory = SqliteInventory::new(db.clone());
+        let orders = Arc::new(SqliteOrderStore::new(db.clone()));
+        let inventory = Arc::new(SqliteInventory::new(db.clone()));
         inventory.seed(&catalog).await.context("cannot seed stock from the catalog")?;
+        let invoice_numbers = Arc::new(SqliteInvoiceNumbers::new(db));
+
+        let payments = PaymentSimulator::open(dir.join("payments.db"), config.durability)
+            .context("cannot open the payment simulator's ledger")?;
+        let mut carrier = CarrierSimulator::open(dir.join("carrier.db"), config.durability)
+            .context("cannot open the carrier simulator's records")?;
+        if let Some(down) = &config.carrier_outage {
+            carrier = carrier.with_outage(down)?;
+        }
+        let blobs = FsBlobStore::open(dir, public_url, link_secret(dir)?).context("cannot open the document folder")?;
+        let mailer = EmlOutbox::open(dir.join("outbox")).context("cannot open the mail outbox")?;
+
+        let saga = Arc::new(Saga {
+            orders: orders.clone(),
+            inventory: inventory.clone(),
+            catalog: Arc::clone(&catalog),
+            payments: Arc::new(payments.clone()),
+            carrier: Arc::new(carrier.clone()),
+            mailer: Arc::new(mailer.clone()),
+            blobs: Arc::new(blobs.clone()),
+            invoice_numbers,
+            clock: Arc::clone(&clock),
+            seller: Seller::default(),
+            link_ttl: LINK_TTL,
+        });
+        let synchronous = match config.durability {
+            Durability::Full => Synchronous::Full,
+            Durability::Normal => Synchronous::Normal,
+        };
+        let executions = SqliteStore::open_with(
+            dir.join("executions.db"),
+            &SqliteOptions { synchronous, ..SqliteOptions::default() },
+        )
+        .context("cannot open the execution store")?;
+        let engine = Engine::builder()
+            .store(Arc::new(executions))
+            .tasks(SagaTasks::registry(saga, config.faults.clone()))
+            .clock(Arc::new(EngineClock::with_time_scale(config.time_scale)))
+            .max_tasks_in_flight(config.max_tasks_in_flight)
+            .build();
+        engine.register(saga::MACHINE, saga::order_machine().context("the order state machine is invalid")?);
+        let workflows = EngineWorkflows::new(engine.clone());
 
         let state = AppState::new(Services {
-            orders: Arc::new(SqliteOrderStore::new(db)),
-            inventory: Arc::new(inventory),
+            orders: orders.clone(),
+            inventory,
             catalog,
             tax: Arc::new(RateTable),
             shipping: ShippingRates::default(),
-            clock: Arc::new(SystemClock),
+            clock,
             auth: config.auth.clone(),
-            links: Arc::new(NoLinks),
+            links: Arc::new(SignedLinks(blobs.clone())),
             order_placed: Arc::new(Notify::new()),
-            executions: Arc::new(NoExecutions),
+            executions: Arc::new(workflows.clone()),
         });
-        Ok(Self { state })
+        Ok(Self {
+            state,
+            engine,
+            payments,
+            carrier,
+            blobs,
+            mailer,
+            workflows,
+            outbox: orders,
+            workflows_paused: config.workflows_paused,
+        })
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// The secret that signs document links, kept in the data directory so links survive a
+/// restart; created on first use.
+fn link_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join("link-secret");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => return Ok(secret),
+        Ok(_) => anyhow::bail!("{} is too short to be a secret; delete it to make a new one", path.display()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let secret: Vec<u8> = (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect();
+    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(secret)
+}
+
+/// Serves the runtime on `listener` until `shutdown` completes: resumes the executions a
+/// previous process left running, starts the workflows of placed orders, serves the API; then
+/// finishes the requests in flight and stops the engine, leaving unfinished executions to resume.
 pub async fn serve(
     listener: TcpListener,
     runtime: Runtime,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = orderflow_api::app(runtime.state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")
+    let stop = CancellationToken::new();
+    let dispatcher = if runtime.workflows_paused {
+        tracing::warn!("workflows are paused: orders are accepted and held in the outbox");
+        None
+    } else {
+        let resumed = runtime.engine.resume_running().await.context("cannot resume the running executions")?;
+        if !resumed.resumed.is_empty() {
+            tracing::info!(executions = resumed.resumed.len(), "resumed the executions left running");
+        }
+        Some(tokio::spawn(saga::dispatch_outbox(
+            Arc::clone(&runtime.outbox),
+            Arc::new(runtime.workflows.clone()),
+            Arc::clone(&runtime.state.order_placed),
+            stop.clone(),
+        )))
+    };
+    let app = orderflow_api::app(runtime.state.clone()).merge(local_routes::router(&runtime));
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
+    stop.cancel();
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
+    runtime.engine.shutdown().await;
+    served
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

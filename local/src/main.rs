@@ -7,12 +7,14 @@ use orderflow::{Config, Runtime, serve, shutdown_signal, telemetry};
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     telemetry::init(config.json_logs);
-    let runtime = Runtime::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let address = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let runtime = Runtime::open(&config, &public_url).await?;
     tracing::info!(
-        address = %listener.local_addr()?,
+        address = %address,
         data_dir = %config.data_dir.display(),
         "orderflow is serving; try GET /api/v0/products"
     );

@@ -7,7 +7,7 @@ async fn delete(app: &TestApp, id: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn cancelling_an_order_that_has_not_shipped_is_accepted_with_202() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let id = app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned();
 
     let response = delete(&app, &id).await;
@@ -23,7 +23,7 @@ async fn cancelling_an_order_that_has_not_shipped_is_accepted_with_202() {
 
 #[tokio::test]
 async fn asking_twice_to_cancel_changes_nothing_the_second_time() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let id = app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned();
 
     let first = delete(&app, &id).await;
@@ -36,7 +36,7 @@ async fn asking_twice_to_cancel_changes_nothing_the_second_time() {
 
 #[tokio::test]
 async fn a_shipped_order_cannot_be_cancelled() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let id = app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned();
     ship_through_the_store(&app, &id).await;
 
@@ -45,7 +45,7 @@ async fn a_shipped_order_cannot_be_cancelled() {
 
 #[tokio::test]
 async fn cancelling_with_a_stale_etag_is_412() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let id = app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned();
     let response =
         app.client.delete(app.url(&format!("/api/v0/orders/{id}"))).header("If-Match", "\"41\"").send().await.unwrap();
@@ -54,6 +54,6 @@ async fn cancelling_with_a_stale_etag_is_412() {
 
 #[tokio::test]
 async fn cancelling_an_unknown_order_is_404() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     expect_problem(delete(&app, "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB").await, 404, "not-found").await;
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_same_key_and_body_return_the_same_order_and_store_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
 
     let first = app.post_order_with_key(&order_body(), "key-1").await;
     assert_eq!(first.status(), 202);
@@ -20,7 +20,7 @@ async fn the_same_key_and_body_return_the_same_order_and_store_one() {
 
 #[tokio::test]
 async fn the_same_request_written_differently_is_still_the_same_request() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let first: Value = app.post_order_with_key(&order_body(), "key-1").await.json().await.unwrap();
 
     // Other key order, whitespace and letter case of normalised fields.
@@ -44,7 +44,7 @@ async fn the_same_request_written_differently_is_still_the_same_request() {
 
 #[tokio::test]
 async fn the_same_key_with_a_different_body_is_refused_with_422() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let first: Value = app.post_order_with_key(&order_body(), "key-1").await.json().await.unwrap();
     let mut other = order_body();
     other["items"][0]["quantity"] = json!(3);
@@ -57,7 +57,7 @@ async fn the_same_key_with_a_different_body_is_refused_with_422() {
 
 #[tokio::test]
 async fn keys_are_scoped_to_the_customer() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut bob = order_body();
     bob["customer"] = json!({"id": "cus_bob", "email": "bob@example.com", "name": "Bob"});
 
@@ -69,7 +69,7 @@ async fn keys_are_scoped_to_the_customer() {
 
 #[tokio::test]
 async fn without_a_key_every_post_is_a_new_order() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let first = app.place_order(&order_body()).await;
     let second = app.place_order(&order_body()).await;
     assert_ne!(first["id"], second["id"]);
@@ -77,7 +77,7 @@ async fn without_a_key_every_post_is_a_new_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_duplicates_make_one_order() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let body = order_body();
 
     let responses = join_all((0..50).map(|_| app.post_order_with_key(&body, "storm"))).await;

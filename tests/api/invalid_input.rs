@@ -9,7 +9,7 @@ async fn assert_nothing_stored(app: &TestApp) {
 
 #[tokio::test]
 async fn prices_sent_by_a_client_are_rejected_with_422_at_the_member() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["items"][0]["unitPrice"] = json!(1);
 
@@ -21,7 +21,7 @@ async fn prices_sent_by_a_client_are_rejected_with_422_at_the_member() {
 
 #[tokio::test]
 async fn an_unknown_sku_is_rejected_with_422_at_its_line() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["items"] = json!([{"sku": "MUG-CLASSIC-WHT", "quantity": 1}, {"sku": "NO-SUCH-THING", "quantity": 1}]);
 
@@ -33,7 +33,7 @@ async fn an_unknown_sku_is_rejected_with_422_at_its_line() {
 
 #[tokio::test]
 async fn quantities_outside_one_to_999_are_rejected_with_422() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     for quantity in [json!(0), json!(-3), json!(1000), json!(1.5), json!("2"), json!(1e40)] {
         let mut body = order_body();
         body["items"][0]["quantity"] = quantity.clone();
@@ -45,7 +45,7 @@ async fn quantities_outside_one_to_999_are_rejected_with_422() {
 
 #[tokio::test]
 async fn a_malformed_email_is_rejected_with_422() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["customer"]["email"] = json!("ada-at-example.com");
 
@@ -56,7 +56,7 @@ async fn a_malformed_email_is_rejected_with_422() {
 
 #[tokio::test]
 async fn more_than_one_hundred_lines_are_rejected_with_422() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["items"] = (0..101).map(|i| json!({"sku": format!("SKU-{i:03}"), "quantity": 1})).collect::<Value>();
 
@@ -67,7 +67,7 @@ async fn more_than_one_hundred_lines_are_rejected_with_422() {
 
 #[tokio::test]
 async fn an_empty_cart_and_a_repeated_sku_are_rejected_with_422() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut empty = order_body();
     empty["items"] = json!([]);
     assert_eq!(pointers(&expect_problem(app.post_order(&empty).await, 422, "validation").await), ["/items"]);
@@ -79,7 +79,7 @@ async fn an_empty_cart_and_a_repeated_sku_are_rejected_with_422() {
 
 #[tokio::test]
 async fn every_invalid_field_is_reported_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let body = json!({
         "customer": {"id": "cus ada", "email": "nope", "name": " "},
         "items": [{"sku": "-BAD", "quantity": 0}],
@@ -112,7 +112,7 @@ async fn every_invalid_field_is_reported_at_once() {
 
 #[tokio::test]
 async fn a_missing_member_is_named_by_its_pointer() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["shippingAddress"].as_object_mut().unwrap().remove("country");
 
@@ -123,7 +123,7 @@ async fn a_missing_member_is_named_by_its_pointer() {
 
 #[tokio::test]
 async fn malformed_json_is_a_400_problem() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     for raw in ["{\"customer\": ", "not json", "{} {}", ""] {
         let response = app
             .client
@@ -140,7 +140,7 @@ async fn malformed_json_is_a_400_problem() {
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_415_problem() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app
         .client
         .post(app.url("/api/v0/orders"))
@@ -156,7 +156,7 @@ async fn a_body_that_is_not_json_is_a_415_problem() {
 
 #[tokio::test]
 async fn a_body_over_64_kib_is_a_413_problem() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["customer"]["name"] = json!("x".repeat(70 * 1024));
 
@@ -177,7 +177,7 @@ async fn a_body_over_64_kib_is_a_413_problem() {
 
 #[tokio::test]
 async fn an_invalid_idempotency_key_is_a_400_problem_naming_the_header() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let problem =
         expect_problem(app.post_order_with_key(&order_body(), &"k".repeat(300)).await, 400, "invalid-parameters").await;
     assert_eq!(problem["errors"][0]["header"], "Idempotency-Key");
@@ -185,7 +185,7 @@ async fn an_invalid_idempotency_key_is_a_400_problem_naming_the_header() {
 
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     expect_problem(app.get("/api/v0/nothing-here").send().await.unwrap(), 404, "not-found").await;
     let put = app.client.put(app.url("/api/v0/orders")).json(&order_body()).send().await.unwrap();
     expect_problem(put, 405, "method-not-allowed").await;
@@ -193,7 +193,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_problems() {
 
 #[tokio::test]
 async fn problem_types_resolve_to_a_description() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app.get("/problems/validation").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("JSON pointer"));

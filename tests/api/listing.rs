@@ -19,7 +19,7 @@ fn ids(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn orders_list_newest_first_a_page_at_a_time() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut placed = Vec::new();
     for _ in 0..7 {
         placed.push(app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned());
@@ -39,7 +39,7 @@ async fn orders_list_newest_first_a_page_at_a_time() {
 
 #[tokio::test]
 async fn the_next_page_is_also_given_as_a_link_header() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     for _ in 0..3 {
         app.place_order(&order_body()).await;
     }
@@ -51,7 +51,7 @@ async fn the_next_page_is_also_given_as_a_link_header() {
 
 #[tokio::test]
 async fn orders_can_be_filtered_by_customer_and_status() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let ada = app.place_order(&body_for("cus_ada")).await;
     app.place_order(&body_for("cus_bob")).await;
 
@@ -65,7 +65,7 @@ async fn orders_can_be_filtered_by_customer_and_status() {
 
 #[tokio::test]
 async fn invalid_list_parameters_are_a_400_problem_naming_each() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app.get("/api/v0/orders?limit=0&status=lost&cursor=garbage&customerId=a%20b").send().await.unwrap();
     let problem = expect_problem(response, 400, "invalid-parameters").await;
     let mut named: Vec<_> =

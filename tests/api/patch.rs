@@ -22,7 +22,7 @@ async fn patch(app: &TestApp, id: &str, etag: Option<&str>, body: &Value) -> req
 
 #[tokio::test]
 async fn the_email_can_be_changed_with_the_current_etag() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
 
     let response = patch(&app, &id, Some(&etag), &json!({"customer": {"email": "ada@example.org"}})).await;
@@ -37,7 +37,7 @@ async fn the_email_can_be_changed_with_the_current_etag() {
 
 #[tokio::test]
 async fn the_address_is_merge_patched_within_the_same_tax_and_shipping_zone() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
 
     let response =
@@ -57,7 +57,7 @@ async fn the_address_is_merge_patched_within_the_same_tax_and_shipping_zone() {
 
 #[tokio::test]
 async fn an_address_that_would_change_the_price_is_refused_with_409() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
 
     let to_new_york = json!({"shippingAddress": {"city": "New York", "region": "NY", "postalCode": "10001"}});
@@ -69,7 +69,7 @@ async fn an_address_that_would_change_the_price_is_refused_with_409() {
 
 #[tokio::test]
 async fn an_invalid_patched_field_is_a_422_at_its_pointer() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
 
     let bad_zip = patch(&app, &id, Some(&etag), &json!({"shippingAddress": {"postalCode": "ABCDE"}})).await;
@@ -84,7 +84,7 @@ async fn an_invalid_patched_field_is_a_422_at_its_pointer() {
 
 #[tokio::test]
 async fn a_patch_without_if_match_is_428_and_with_a_stale_etag_412() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
     let change = json!({"customer": {"email": "ada@example.org"}});
 
@@ -95,7 +95,7 @@ async fn a_patch_without_if_match_is_428_and_with_a_stale_etag_412() {
 
 #[tokio::test]
 async fn a_patch_that_is_not_a_json_merge_patch_is_415() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, etag) = placed(&app).await;
     let response = app
         .client
@@ -111,7 +111,7 @@ async fn a_patch_that_is_not_a_json_merge_patch_is_415() {
 
 #[tokio::test]
 async fn a_shipped_order_can_no_longer_be_patched() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let (id, _) = placed(&app).await;
     ship_through_the_store(&app, &id).await;
     let etag = app.get_order(&id).await.headers()["etag"].to_str().unwrap().to_owned();

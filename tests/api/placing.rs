@@ -3,7 +3,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_valid_order_is_accepted_with_202_its_location_and_its_pricing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
 
     let response = app.post_order(&order_body()).await;
 
@@ -27,7 +27,7 @@ async fn a_valid_order_is_accepted_with_202_its_location_and_its_pricing() {
 
 #[tokio::test]
 async fn a_placed_order_reads_back_at_its_location_with_the_same_etag() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app.post_order(&order_body()).await;
     let etag = response.headers()["etag"].clone();
     let placed: serde_json::Value = response.json().await.unwrap();
@@ -45,7 +45,7 @@ async fn a_placed_order_reads_back_at_its_location_with_the_same_etag() {
 
 #[tokio::test]
 async fn reading_an_order_with_its_current_etag_answers_304() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app.post_order(&order_body()).await;
     let etag = response.headers()["etag"].clone();
     let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
@@ -57,7 +57,7 @@ async fn reading_an_order_with_its_current_etag_answers_304() {
 
 #[tokio::test]
 async fn a_valid_promotion_code_is_applied_to_the_subtotal() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut body = order_body();
     body["promoCode"] = json!("welcome10");
 
@@ -70,7 +70,7 @@ async fn a_valid_promotion_code_is_applied_to_the_subtotal() {
 
 #[tokio::test]
 async fn an_expired_or_future_promotion_code_is_refused_with_422_at_promo_code() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     for code in ["SUMMER25", "LAUNCH2031", "NOSUCHCODE"] {
         let mut body = order_body();
         body["promoCode"] = json!(code);
@@ -81,7 +81,7 @@ async fn an_expired_or_future_promotion_code_is_refused_with_422_at_promo_code()
 
 #[tokio::test]
 async fn an_unknown_order_is_a_404_problem() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     expect_problem(app.get_order("ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB").await, 404, "not-found").await;
     expect_problem(app.get_order("not-an-id").await, 404, "not-found").await;
 }
@@ -89,6 +89,7 @@ async fn an_unknown_order_is_a_404_problem() {
 #[tokio::test]
 async fn in_gateway_mode_a_customer_sees_only_their_own_orders() {
     let app = TestApp::spawn_with(|config| {
+        config.workflows_paused = true;
         config.auth = orderflow_api::AuthMode::GatewayHeader(http_header("x-customer-id"));
     })
     .await;

@@ -3,7 +3,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn the_catalog_lists_at_least_twenty_products_with_available_stock() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let catalog: Value = app.get("/api/v0/products").send().await.unwrap().json().await.unwrap();
     let products = catalog["products"].as_array().unwrap();
     assert!(products.len() >= 20);
@@ -15,7 +15,7 @@ async fn the_catalog_lists_at_least_twenty_products_with_available_stock() {
 
 #[tokio::test]
 async fn one_product_reads_by_sku_and_an_unknown_one_is_404() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let tent: Value = app.get("/api/v0/products/tent-2p-ultra").send().await.unwrap().json().await.unwrap();
     assert_eq!(tent["sku"], "TENT-2P-ULTRA");
     assert_eq!(tent["available"], 12);
@@ -24,7 +24,7 @@ async fn one_product_reads_by_sku_and_an_unknown_one_is_404() {
 
 #[tokio::test]
 async fn health_answers_ok() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let response = app.get("/health").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
@@ -32,7 +32,7 @@ async fn health_answers_ok() {
 
 #[tokio::test]
 async fn the_openapi_document_is_3_1_and_describes_every_route() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let document: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = &document["paths"];

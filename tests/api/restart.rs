@@ -3,7 +3,7 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn a_restart_on_the_same_data_directory_keeps_every_order() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let mut placed = Vec::new();
     for _ in 0..20 {
         placed.push(app.place_order(&order_body()).await);
@@ -29,7 +29,7 @@ async fn stock_levels_survive_a_restart_without_being_reseeded() {
     use orderflow_domain::catalog::Sku;
     use orderflow_domain::order::OrderId;
 
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_workflows_paused().await;
     let order = app.place_order(&order_body()).await;
     let id = OrderId::parse(order["id"].as_str().unwrap()).unwrap();
     let mugs = [(Sku::parse("MUG-CLASSIC-WHT").unwrap(), Quantity::parse(3).unwrap())];

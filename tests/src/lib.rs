@@ -30,9 +30,15 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A server over a fresh, empty data directory.
+    /// The whole runtime over a fresh, empty data directory: orders are processed by the saga.
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
+    }
+
+    /// The runtime with its workflows paused: orders are accepted and stay `pending`, which is
+    /// what tests of the API alone need.
+    pub async fn with_workflows_paused() -> Self {
+        Self::spawn_with(|config| config.workflows_paused = true).await
     }
 
     /// A server over a fresh data directory, with the configuration adjusted by `configure`.
@@ -44,10 +50,10 @@ impl TestApp {
     }
 
     async fn start(config: Config, data_dir: Arc<tempfile::TempDir>) -> Self {
-        let runtime = Runtime::open(&config).await.expect("the runtime opens");
-        let state = runtime.state.clone();
         let listener = tokio::net::TcpListener::bind(config.bind).await.expect("a free port");
         let address = listener.local_addr().expect("a bound address");
+        let runtime = Runtime::open(&config, &format!("http://{address}")).await.expect("the runtime opens");
+        let state = runtime.state.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             orderflow::serve(listener, runtime, async move {

@@ -147,7 +147,9 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
         carrier: carrier.clone(),
         destination: order.shipping_address.clone(),
         weight,
-        idempotency_key: format!("{id}/ship/{carrier}"),
+        // One key for the order, whichever carrier: a retry of the primary after the fallback
+        // succeeded returns that shipment instead of buying a second label.
+        idempotency_key: format!("{id}/ship"),
     };
     let shipment = saga.carrier.ship(&request).await?;
     let record = ShipmentRecord {
