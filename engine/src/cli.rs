@@ -172,7 +172,7 @@ async fn run(args: RunArgs, out: &mut (dyn Write + Send)) -> Result<i32, CliErro
         let history = engine.history(&name).await?;
         let mut document = json!({"name": name, "status": description.status});
         if succeeded {
-            document["output"] = description.output.clone().unwrap_or(Value::Null);
+            document["output"] = description.output.as_deref().cloned().unwrap_or(Value::Null);
         } else {
             document["error"] = failure["error"].clone();
             document["cause"] = failure["cause"].clone();
@@ -180,7 +180,7 @@ async fn run(args: RunArgs, out: &mut (dyn Write + Send)) -> Result<i32, CliErro
         document["history"] = serde_json::to_value(history).unwrap_or_default();
         document
     } else if succeeded {
-        description.output.clone().unwrap_or(Value::Null)
+        description.output.as_deref().cloned().unwrap_or(Value::Null)
     } else {
         failure
     };

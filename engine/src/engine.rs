@@ -72,9 +72,9 @@ pub struct ExecutionDescription {
     /// Its status.
     pub status: ExecutionStatus,
     /// Its input.
-    pub input: Value,
+    pub input: Arc<Value>,
     /// Its output, once succeeded.
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     /// The error name, once failed, timed out or aborted.
     pub error: Option<String>,
     /// The error cause.
@@ -93,7 +93,7 @@ impl From<ExecutionRecord> for ExecutionDescription {
     fn from(record: ExecutionRecord) -> Self {
         Self {
             execution_id: execution_arn(&record.machine, &record.name),
-            current_state: record.cursor.map(|c| c.state),
+            current_state: record.cursor.map(|c| c.state.to_string()),
             name: record.name,
             machine: record.machine,
             status: record.status,
@@ -302,7 +302,7 @@ impl Engine {
             (done_sender, abort_receiver, start_date)
         };
 
-        let start_state = &definition.body.states[&definition.body.start_at];
+        let start_state = &definition.body.states[&*definition.body.start_at];
         let mut events = vec![
             HistoryEvent::new(EventType::ExecutionStarted, start_date).input(Arc::clone(&input)),
             HistoryEvent::new(EventType::entered(start_state.kind.type_name()), start_date)
@@ -314,7 +314,7 @@ impl Engine {
         let record = ExecutionRecord {
             name: name.to_owned(),
             machine: machine.to_owned(),
-            input: Value::clone(&input),
+            input: Arc::clone(&input),
             status: ExecutionStatus::Running,
             output: None,
             error: None,
@@ -332,7 +332,7 @@ impl Engine {
             }
             Ok(Created::Existing(existing)) => {
                 self.inner.live.lock().remove(name);
-                if existing.machine == machine && existing.input == *input {
+                if existing.machine == machine && existing.input == input {
                     Ok(StartedExecution {
                         name: name.to_owned(),
                         execution_id: execution_arn(machine, name),
@@ -401,7 +401,7 @@ impl Engine {
                 report.skipped.push(record.name);
                 continue;
             };
-            if !definition.body.states.contains_key(&cursor.state) {
+            if !definition.body.states.contains_key(&*cursor.state) {
                 tracing::warn!(execution = %record.name, state = %cursor.state, "not resuming: the state no longer exists");
                 report.skipped.push(record.name);
                 continue;
@@ -415,7 +415,7 @@ impl Engine {
                 let (abort, abort_receiver) = watch::channel(None);
                 live.insert(
                     record.name.clone(),
-                    Live { machine: record.machine.clone(), input: Arc::new(record.input.clone()), start_date: record.start_date, done, abort },
+                    Live { machine: record.machine.clone(), input: Arc::clone(&record.input), start_date: record.start_date, done, abort },
                 );
                 (done_sender, abort_receiver)
             };
@@ -424,7 +424,7 @@ impl Engine {
                 definition,
                 record.machine.clone(),
                 record.name.clone(),
-                Arc::new(record.input),
+                record.input,
                 record.start_date,
                 record.last_event_id,
             );
@@ -523,7 +523,7 @@ async fn drive(
     let (events, finish) = match stop {
         Stop::Shutdown => return Ok(None),
         Stop::Ended(Ending { result: Ok(output), mut events }) => {
-            let finish = Finish { status: ExecutionStatus::Succeeded, output: Some(Value::clone(&output)), error: None, cause: None, stop_date: now };
+            let finish = Finish { status: ExecutionStatus::Succeeded, output: Some(Arc::clone(&output)), error: None, cause: None, stop_date: now };
             events.push(HistoryEvent::new(EventType::ExecutionSucceeded, now).output(output));
             (events, finish)
         }
@@ -546,7 +546,7 @@ async fn drive(
         execution_id: execution.id(),
         machine: execution.machine_name.clone(),
         status: finish.status,
-        input: Value::clone(&execution.input),
+        input: Arc::clone(&execution.input),
         output: finish.output.clone(),
         error: finish.error.clone(),
         cause: finish.cause.clone(),

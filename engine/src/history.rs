@@ -126,7 +126,7 @@ pub struct HistoryEvent {
     pub event_type: EventType,
     /// The state concerned, for state and task events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_name: Option<String>,
+    pub state_name: Option<Arc<str>>,
     /// The task resource, for task events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
@@ -165,8 +165,8 @@ impl HistoryEvent {
         }
     }
 
-    pub(crate) fn state(mut self, name: &str) -> Self {
-        self.state_name = Some(name.to_owned());
+    pub(crate) fn state(mut self, name: &Arc<str>) -> Self {
+        self.state_name = Some(Arc::clone(name));
         self
     }
 
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn an_event_serializes_in_camel_case_without_empty_fields() {
-        let event = HistoryEvent::new(EventType::TaskFailed, crate::clock::VIRTUAL_EPOCH).state("Charge").failure("E", "c");
+        let event = HistoryEvent::new(EventType::TaskFailed, crate::clock::VIRTUAL_EPOCH).state(&Arc::from("Charge")).failure("E", "c");
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(
             json,

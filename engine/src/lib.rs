@@ -58,7 +58,7 @@
 //! engine.start_execution("order", "ord_123", json!({"qty": 2})).await.unwrap();
 //! let done = engine.wait("ord_123").await.unwrap();
 //! assert_eq!(done.status, ExecutionStatus::Succeeded);
-//! assert_eq!(done.output, Some(json!({"qty": 2, "price": 500})));
+//! assert_eq!(done.output.as_deref(), Some(&json!({"qty": 2, "price": 500})));
 //! # });
 //! ```
 

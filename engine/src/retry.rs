@@ -1,5 +1,6 @@
 //! `Retry` and `Catch`: which retrier or catcher handles an error, and how long to wait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::errors::StateError;
@@ -71,7 +72,7 @@ pub struct Catcher {
     /// The error names this catcher handles.
     pub error_equals: Vec<String>,
     /// The state to go to.
-    pub next: String,
+    pub next: Arc<str>,
     /// Where the error output goes in the state input (default `$`: it replaces the input).
     pub result_path: ResultPath,
 }
@@ -130,7 +131,7 @@ mod tests {
     fn catcher(errors: &[&str], next: &str) -> Catcher {
         Catcher {
             error_equals: errors.iter().map(ToString::to_string).collect(),
-            next: next.into(),
+            next: Arc::from(next),
             result_path: ResultPath::Replace,
         }
     }

@@ -8,6 +8,7 @@
 mod parse;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -77,7 +78,7 @@ impl StateMachine {
 /// A set of states with a start: the top level, a `Parallel` branch, or a `Map` processor.
 #[derive(Debug, Clone)]
 pub(crate) struct Body {
-    pub start_at: String,
+    pub start_at: Arc<str>,
     pub states: HashMap<String, State>,
 }
 
@@ -106,7 +107,7 @@ pub(crate) struct State {
 /// Where a state goes when it completes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Transition {
-    Next(String),
+    Next(Arc<str>),
     End,
     /// `Choice`, `Succeed` and `Fail` decide on their own.
     Own,
@@ -175,8 +176,8 @@ pub(crate) struct TaskState {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ChoiceState {
-    pub choices: Vec<(Rule, String)>,
-    pub default: Option<String>,
+    pub choices: Vec<(Rule, Arc<str>)>,
+    pub default: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]

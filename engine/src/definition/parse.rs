@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -128,7 +129,7 @@ fn body(object: &Map<String, Value>, at: At<'_>, prefix: &str) -> Result<Body> {
         let object = value.as_object().ok_or_else(|| at.error("", "a state must be a JSON object"))?;
         states.insert(name.clone(), state(object, at, &names)?);
     }
-    Ok(Body { start_at: start_at.to_owned(), states })
+    Ok(Body { start_at: Arc::from(start_at), states })
 }
 
 const IO: [&str; 2] = ["InputPath", "OutputPath"];
@@ -218,12 +219,12 @@ fn transition(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>, ne
 }
 
 /// A transition target, which must name a state of the same body.
-fn target(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>, field: &str) -> Result<String> {
+fn target(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>, field: &str) -> Result<Arc<str>> {
     let name = required_string(object, at, field, field)?;
     if !names.contains(name) {
         return Err(at.error(field, format!("the state '{name}' does not exist")));
     }
-    Ok(name.to_owned())
+    Ok(Arc::from(name))
 }
 
 fn task(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Result<TaskState> {

@@ -144,12 +144,12 @@ impl Fiber<'_> {
         let execution = self.execution;
         let activity = execution.services.clock.track();
         async move {
-            let start = &body.states[&body.start_at];
+            let start = &body.states[&*body.start_at];
             first_events.push(
                 execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(Arc::clone(&input)).map_index(map_index),
             );
             execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
-            let map_state = scope_state_name(&scope);
+            let map_state: Arc<str> = Arc::from(scope_state_name(&scope));
             let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
             let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), step: 0, attempts: Vec::new(), phase: Phase::Ready };
             let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
@@ -177,9 +177,9 @@ impl Fiber<'_> {
 }
 
 /// The name of the state that owns a branch scope (`/Outer[0]/M[3]` → `M`).
-fn scope_state_name(scope: &str) -> String {
+fn scope_state_name(scope: &str) -> &str {
     let last = scope.rsplit('/').next().unwrap_or_default();
-    last.split('[').next().unwrap_or_default().to_owned()
+    last.split('[').next().unwrap_or_default()
 }
 
 fn branch_error(failure: BranchFailure) -> StateError {

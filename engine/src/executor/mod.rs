@@ -152,7 +152,7 @@ pub(crate) struct Ending {
 #[derive(Debug)]
 enum Step {
     /// Go to `next` with `output` as its input.
-    Next { next: String, output: Arc<Value> },
+    Next { next: Arc<str>, output: Arc<Value> },
     /// The body ends with `output`.
     End(Arc<Value>),
     /// The body fails.
@@ -239,9 +239,11 @@ impl Fiber<'_> {
                 Ok(Step::End(output))
             }
             Kind::Fail(fail) => self.fail(fail, cursor),
-            Kind::Task(task) => self.task(state, task, cursor, events).await,
-            Kind::Parallel(parallel) => self.parallel(state, parallel, cursor, events).await,
-            Kind::Map(map) => self.map(state, map, cursor, events).await,
+            // Boxed: these futures are large, and most steps are small states; keeping them
+            // out of line keeps every execution's task small.
+            Kind::Task(task) => Box::pin(self.task(state, task, cursor, events)).await,
+            Kind::Parallel(parallel) => Box::pin(self.parallel(state, parallel, cursor, events)).await,
+            Kind::Map(map) => Box::pin(self.map(state, map, cursor, events)).await,
         }
     }
 

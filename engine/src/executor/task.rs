@@ -64,7 +64,7 @@ impl Fiber<'_> {
             context: TaskContext {
                 execution_name: execution.name.clone(),
                 execution_id: execution.id(),
-                state_name: cursor.state.clone(),
+                state_name: cursor.state.to_string(),
                 retry_count: cursor.attempts.iter().sum(),
                 map_index: self.map_index,
                 attempt_id: format!("{}{}/{}#{}", execution.name, self.scope, cursor.state, cursor.step),

@@ -44,7 +44,9 @@ impl ExecutionStore for MemoryStore {
         if let Some(existing) = executions.get(&record.name) {
             return Ok(Created::Existing(Box::new(existing.record.clone())));
         }
-        executions.insert(record.name.clone(), Entry { record, events: vec![events] });
+        let mut chunks = Vec::with_capacity(16);
+        chunks.push(events);
+        executions.insert(record.name.clone(), Entry { record, events: chunks });
         Ok(Created::New)
     }
 

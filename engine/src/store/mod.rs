@@ -64,7 +64,7 @@ impl ExecutionStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Cursor {
     /// The current state (its `...StateEntered` event is already recorded).
-    pub state: String,
+    pub state: Arc<str>,
     /// The state's raw input (shared with the history event that recorded it).
     pub input: Arc<Value>,
     /// When the state was entered (`$$.State.EnteredTime`).
@@ -110,11 +110,11 @@ pub struct ExecutionRecord {
     /// The name the state machine was registered under.
     pub machine: String,
     /// The execution input.
-    pub input: Value,
+    pub input: Arc<Value>,
     /// The status.
     pub status: ExecutionStatus,
     /// The output, once succeeded.
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     /// The error name, once failed, timed out or aborted.
     pub error: Option<String>,
     /// The error cause.
@@ -137,7 +137,7 @@ pub struct Finish {
     /// The final status (not `Running`).
     pub status: ExecutionStatus,
     /// The output, when succeeded.
-    pub output: Option<Value>,
+    pub output: Option<Arc<Value>>,
     /// The error name, otherwise.
     pub error: Option<String>,
     /// The error cause.
@@ -265,7 +265,7 @@ pub(crate) mod contract {
         ExecutionRecord {
             name: name.into(),
             machine: "m".into(),
-            input: json!({"order": 1}),
+            input: Arc::new(json!({"order": 1})),
             status: ExecutionStatus::Running,
             output: None,
             error: None,
@@ -273,7 +273,7 @@ pub(crate) mod contract {
             start_date: VIRTUAL_EPOCH,
             stop_date: None,
             cursor: Some(Cursor {
-                state: "A".into(),
+                state: Arc::from("A"),
                 input: Arc::new(json!({"order": 1})),
                 entered_at: VIRTUAL_EPOCH,
                 step: 0,
@@ -294,9 +294,9 @@ pub(crate) mod contract {
         let first = store.create(record("e1"), vec![event(1, EventType::ExecutionStarted)]).await.unwrap();
         assert_eq!(first, Created::New);
         let mut other = record("e1");
-        other.input = json!("different");
+        other.input = Arc::new(json!("different"));
         match store.create(other, vec![]).await.unwrap() {
-            Created::Existing(existing) => assert_eq!(existing.input, json!({"order": 1})),
+            Created::Existing(existing) => assert_eq!(*existing.input, json!({"order": 1})),
             Created::New => panic!("created twice"),
         }
         assert_eq!(store.history("e1").await.unwrap().len(), 1);
@@ -305,7 +305,7 @@ pub(crate) mod contract {
     pub async fn commits_move_the_cursor_and_finish_the_execution(store: &dyn ExecutionStore) {
         store.create(record("e2"), vec![event(1, EventType::ExecutionStarted)]).await.unwrap();
         let mut cursor = record("e2").cursor.unwrap();
-        cursor.state = "B".into();
+        cursor.state = Arc::from("B");
         cursor.attempts = vec![2];
         cursor.phase = Phase::Retrying { until: VIRTUAL_EPOCH + time::Duration::seconds(30) };
         let events = vec![event(3, EventType::TaskFailed), event(2, EventType::TaskStateEntered)];
@@ -317,7 +317,7 @@ pub(crate) mod contract {
 
         let finish = Finish {
             status: ExecutionStatus::Succeeded,
-            output: Some(json!({"done": true})),
+            output: Some(Arc::new(json!({"done": true}))),
             error: None,
             cause: None,
             stop_date: VIRTUAL_EPOCH + time::Duration::seconds(31),
@@ -327,7 +327,7 @@ pub(crate) mod contract {
             .unwrap();
         let loaded = store.load("e2").await.unwrap().unwrap();
         assert_eq!(loaded.status, ExecutionStatus::Succeeded);
-        assert_eq!(loaded.output, Some(json!({"done": true})));
+        assert_eq!(loaded.output.as_deref(), Some(&json!({"done": true})));
         assert_eq!(loaded.cursor, None);
         assert!(store.running().await.unwrap().is_empty());
         let ids: Vec<u64> = store.history("e2").await.unwrap().iter().map(|e| e.id).collect();

@@ -108,7 +108,7 @@ async fn describe_reports_status_output_and_dates() {
     let description = app.engine.describe("d1").await.unwrap();
     assert_eq!(description.status, ExecutionStatus::Succeeded);
     assert_eq!(description.machine, "order");
-    assert_eq!(description.input, json!({"id": 1}));
+    assert_eq!(*description.input, json!({"id": 1}));
     assert_eq!(description.output.as_ref().map(|o| o["charged"].clone()), Some(json!("paid")));
     assert!(description.stop_date.is_some());
     assert_eq!(description.current_state, None);
@@ -156,7 +156,7 @@ async fn resume_a_task_in_flight(store: Arc<dyn ExecutionStore>) {
     assert_eq!(report.resumed, vec!["crash-1".to_owned()]);
     let done = after.engine.wait("crash-1").await.unwrap();
     assert_eq!(done.status, ExecutionStatus::Succeeded);
-    assert_eq!(done.output, Some(json!({"id": 1, "reserved": "reserved", "charged": "charged"})));
+    assert_eq!(done.output.as_deref(), Some(&json!({"id": 1, "reserved": "reserved", "charged": "charged"})));
     assert_eq!(calls.load(Ordering::SeqCst), 2, "the task in flight ran again");
     let history = after.engine.history("crash-1").await.unwrap();
     let ids: Vec<u64> = history.iter().map(|e| e.id).collect();

@@ -213,7 +213,7 @@ async fn a_task_that_beats_in_time_runs_past_its_heartbeat_interval() {
     let app = TestApp::with_store(slow(&clock, 100, Some(15)), Arc::new(MemoryStore::new()), clock);
     let done = app.run(&task_with(json!({"HeartbeatSeconds": 20, "ResultPath": "$.r"})), json!({})).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
-    assert_eq!(done.output, Some(json!({"r": "finished"})));
+    assert_eq!(done.output.as_deref(), Some(&json!({"r": "finished"})));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ impl TestApp {
     pub async fn output(&self, definition: &Value, input: Value) -> Value {
         let done = self.run(definition, input).await;
         assert_eq!(done.status, asl_engine::ExecutionStatus::Succeeded, "execution failed: {:?} {:?}", done.error, done.cause);
-        done.output.unwrap_or(Value::Null)
+        done.output.as_deref().cloned().unwrap_or(Value::Null)
     }
 
     pub async fn history_types(&self, name: &str) -> Vec<EventType> {
