@@ -57,7 +57,7 @@ pub struct SqliteStore {
 /// A write waiting for the writer thread. Documents are serialized by the caller, so that the
 /// single writer thread only runs SQL.
 enum Write {
-    Create { record: Box<Row>, events: Vec<(i64, String)>, reply: oneshot::Sender<Result<Created, StoreError>> },
+    Create { record: Box<Row>, events: Option<Batch>, reply: oneshot::Sender<Result<Created, StoreError>> },
     Commit { name: String, commit: Prepared, reply: oneshot::Sender<Result<(), StoreError>> },
 }
 
@@ -78,7 +78,7 @@ struct Row {
 
 /// A [`Commit`], serialized.
 struct Prepared {
-    events: Vec<(i64, String)>,
+    events: Option<Batch>,
     last_event_id: i64,
     change: PreparedChange,
 }
@@ -93,8 +93,15 @@ fn to_db_id(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
 
-fn serialize_events(events: &[HistoryEvent]) -> Result<Vec<(i64, String)>, StoreError> {
-    events.iter().map(|event| Ok((to_db_id(event.id), serde_json::to_string(event)?))).collect()
+/// The events of one commit, stored as one row: the smallest id and a JSON array.
+struct Batch {
+    first_id: i64,
+    events: String,
+}
+
+fn serialize_events(events: &[HistoryEvent]) -> Result<Option<Batch>, StoreError> {
+    let Some(first_id) = events.iter().map(|e| e.id).min() else { return Ok(None) };
+    Ok(Some(Batch { first_id: to_db_id(first_id), events: serde_json::to_string(events)? }))
 }
 
 fn serialize_record(record: &ExecutionRecord) -> Result<Row, StoreError> {
@@ -147,11 +154,12 @@ CREATE TABLE IF NOT EXISTS executions (
     last_event_id INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status);
+-- One row per commit: the events it recorded, as a JSON array.
 CREATE TABLE IF NOT EXISTS history (
     execution TEXT NOT NULL,
-    id        INTEGER NOT NULL,
-    event     TEXT NOT NULL,
-    PRIMARY KEY (execution, id)
+    first_id  INTEGER NOT NULL,
+    events    TEXT NOT NULL,
+    PRIMARY KEY (execution, first_id)
 ) WITHOUT ROWID;
 ";
 
@@ -227,7 +235,7 @@ fn write_batch(connection: &mut Connection, batch: Vec<Write>) {
             let mut savepoint = transaction.savepoint()?;
             match write {
                 Write::Create { record, events, reply } => {
-                    let result = create(&savepoint, &record, &events);
+                    let result = create(&savepoint, &record, events.as_ref());
                     if result.is_ok() {
                         savepoint.commit()?;
                     } else {
@@ -266,14 +274,11 @@ fn write_batch(connection: &mut Connection, batch: Vec<Write>) {
     }
 }
 
-fn create(connection: &Connection, record: &Row, events: &[(i64, String)]) -> Result<Created, StoreError> {
-    if let Some(existing) = load(connection, &record.name)? {
-        return Ok(Created::Existing(Box::new(existing)));
-    }
-    connection
+fn create(connection: &Connection, record: &Row, events: Option<&Batch>) -> Result<Created, StoreError> {
+    let inserted = connection
         .prepare_cached(
             "INSERT INTO executions (name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (name) DO NOTHING",
         )?
         .execute(params![
             record.name,
@@ -288,6 +293,10 @@ fn create(connection: &Connection, record: &Row, events: &[(i64, String)]) -> Re
             record.cursor,
             record.last_event_id,
         ])?;
+    if inserted == 0 {
+        let existing = load(connection, &record.name)?.ok_or_else(|| StoreError::NotFound(record.name.clone()))?;
+        return Ok(Created::Existing(Box::new(existing)));
+    }
     insert_events(connection, &record.name, events)?;
     Ok(Created::New)
 }
@@ -310,13 +319,14 @@ fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<(), S
     if changed == 0 {
         return Err(StoreError::NotFound(name.to_owned()));
     }
-    insert_events(connection, name, &commit.events)
+    insert_events(connection, name, commit.events.as_ref())
 }
 
-fn insert_events(connection: &Connection, name: &str, events: &[(i64, String)]) -> Result<(), StoreError> {
-    let mut insert = connection.prepare_cached("INSERT OR REPLACE INTO history (execution, id, event) VALUES (?1, ?2, ?3)")?;
-    for (id, event) in events {
-        insert.execute(params![name, id, event])?;
+fn insert_events(connection: &Connection, name: &str, events: Option<&Batch>) -> Result<(), StoreError> {
+    if let Some(batch) = events {
+        connection
+            .prepare_cached("INSERT OR REPLACE INTO history (execution, first_id, events) VALUES (?1, ?2, ?3)")?
+            .execute(params![name, batch.first_id, batch.events])?;
     }
     Ok(())
 }
@@ -398,9 +408,14 @@ impl ExecutionStore for SqliteStore {
     async fn history(&self, name: &str) -> Result<Vec<HistoryEvent>, StoreError> {
         let name = name.to_owned();
         self.read(move |connection| {
-            let mut select = connection.prepare_cached("SELECT event FROM history WHERE execution = ?1 ORDER BY id")?;
+            let mut select = connection.prepare_cached("SELECT events FROM history WHERE execution = ?1")?;
             let rows = select.query_map(params![name], |row| row.get::<_, String>(0))?;
-            rows.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+            let mut events = Vec::new();
+            for text in rows {
+                events.extend(serde_json::from_str::<Vec<HistoryEvent>>(&text?)?);
+            }
+            events.sort_by_key(|e| e.id);
+            Ok(events)
         })
         .await
     }
