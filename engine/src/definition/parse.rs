@@ -105,7 +105,70 @@ pub(super) fn state_machine(definition: &Value) -> Result<StateMachine> {
     check_fields(object, top, "", &["StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"])?;
     let timeout_seconds = optional_seconds(object, top, "TimeoutSeconds")?;
     let comment = optional_string(object, top, "Comment")?.map(str::to_owned);
-    Ok(StateMachine { body: body(object, top, "")?, timeout_seconds, comment })
+    let body = body(object, top, "")?;
+    check_unique_names(&body, &mut HashSet::new())?;
+    Ok(StateMachine { body, timeout_seconds, comment })
+}
+
+/// State names must be unique across the whole machine, branches and iterations included.
+fn check_unique_names<'a>(body: &'a Body, seen: &mut HashSet<&'a str>) -> Result<()> {
+    let mut names: Vec<&String> = body.states.keys().collect();
+    names.sort();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(At { state: Some(name) }.error("", "another state of this machine has the same name"));
+        }
+        match &body.states[name].kind {
+            Kind::Parallel(parallel) => {
+                for branch in &parallel.branches {
+                    check_unique_names(branch, seen)?;
+                }
+            }
+            Kind::Map(map) => check_unique_names(&map.processor, seen)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Every state must be reachable from `StartAt`, and some state must end the body.
+fn check_graph(body: &Body, at: At<'_>, prefix: &str) -> Result<()> {
+    let mut reachable: HashSet<&str> = HashSet::from([&*body.start_at]);
+    let mut pending: Vec<&str> = vec![&body.start_at];
+    while let Some(name) = pending.pop() {
+        let state = &body.states[name];
+        let mut targets: Vec<&str> = Vec::new();
+        if let Transition::Next(next) = &state.transition {
+            targets.push(next);
+        }
+        match &state.kind {
+            Kind::Choice(choice) => {
+                targets.extend(choice.choices.iter().map(|(_, next)| &**next));
+                targets.extend(choice.default.as_deref());
+            }
+            Kind::Task(task) => targets.extend(task.processing.catch.iter().map(|c| &*c.next)),
+            Kind::Parallel(parallel) => targets.extend(parallel.processing.catch.iter().map(|c| &*c.next)),
+            Kind::Map(map) => targets.extend(map.processing.catch.iter().map(|c| &*c.next)),
+            _ => {}
+        }
+        for target in targets {
+            if reachable.insert(target) {
+                pending.push(target);
+            }
+        }
+    }
+    let mut names: Vec<&String> = body.states.keys().collect();
+    names.sort();
+    if let Some(unreachable) = names.iter().find(|name| !reachable.contains(name.as_str())) {
+        return Err(At { state: Some(unreachable) }.error("", format!("the state is not reachable from {prefix}StartAt")));
+    }
+    let terminal = body.states.values().any(|state| {
+        state.transition == Transition::End || matches!(state.kind, Kind::Succeed | Kind::Fail(_))
+    });
+    if !terminal {
+        return Err(at.error(format!("{prefix}States"), "no state ends the execution (End, Succeed or Fail)"));
+    }
+    Ok(())
 }
 
 /// Parses `StartAt` and `States` of the top level or a branch.
@@ -129,7 +192,9 @@ fn body(object: &Map<String, Value>, at: At<'_>, prefix: &str) -> Result<Body> {
         let object = value.as_object().ok_or_else(|| at.error("", "a state must be a JSON object"))?;
         states.insert(name.clone(), state(object, at, &names)?);
     }
-    Ok(Body { start_at: Arc::from(start_at), states })
+    let body = Body { start_at: Arc::from(start_at), states };
+    check_graph(&body, at, prefix)?;
+    Ok(body)
 }
 
 const IO: [&str; 2] = ["InputPath", "OutputPath"];
@@ -572,14 +637,19 @@ mod tests {
         }
     }
 
+    /// A machine around `state`, whose other states are reachable whatever `state` does.
     fn one_state(state: Value) -> Value {
-        json!({"StartAt": "S", "States": {"S": state, "Done": {"Type": "Succeed"}}})
+        json!({"StartAt": "Start", "States": {
+            "Start": {"Type": "Choice", "Choices": [{"Variable": "$.go", "IsPresent": true, "Next": "S"}], "Default": "Done"},
+            "S": state,
+            "Done": {"Type": "Succeed"}
+        }})
     }
 
     #[test]
     fn a_minimal_machine_loads() {
         let machine = load(one_state(json!({"Type": "Pass", "End": true}))).unwrap();
-        assert_eq!(machine.start_at(), "S");
+        assert_eq!(machine.start_at(), "Start");
     }
 
     #[test]
@@ -699,6 +769,41 @@ mod tests {
         assert!(err.to_string().contains("JSONata"));
         let err = load(one_state(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata"}))).unwrap_err();
         assert_eq!(err.state(), Some("S"));
+    }
+
+    #[test]
+    fn an_unreachable_state_is_rejected() {
+        let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "Orphan": {"Type": "Succeed"}}});
+        let (state, _, message) = error_at(definition);
+        assert_eq!(state.as_deref(), Some("Orphan"));
+        assert!(message.contains("not reachable"));
+    }
+
+    #[test]
+    fn states_reached_only_through_choices_and_catchers_are_reachable() {
+        assert!(load(json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "T"}], "Default": "D"},
+            "T": {"Type": "Task", "Resource": "r", "End": true, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}]},
+            "D": {"Type": "Succeed"},
+            "F": {"Type": "Fail"}
+        }}))
+        .is_ok());
+    }
+
+    #[test]
+    fn a_machine_without_an_end_is_rejected() {
+        let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}});
+        assert_eq!(error_at(definition).1, "States");
+    }
+
+    #[test]
+    fn state_names_are_unique_across_branches() {
+        let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}
+        ]}}});
+        let (state, _, message) = error_at(definition);
+        assert_eq!(state.as_deref(), Some("P"));
+        assert!(message.contains("same name"));
     }
 
     #[test]
