@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use futures::future::try_join_all;
 use serde_json::Value;
 
@@ -115,18 +115,22 @@ impl Fiber<'_> {
         }
         events.push(self.execution.event(EventType::MapStateStarted).state(&cursor.state).map_index(self.map_index));
         self.flush(events).await?;
-        let iterations = inputs.into_iter().enumerate().map(|(index, input)| {
-            let scope = format!("{}/{}[{index}]", self.scope, cursor.state);
-            let index = u64::try_from(index).unwrap_or(u64::MAX);
+        let count = inputs.len();
+        let iterations = inputs.into_iter().enumerate().map(|(position, input)| {
+            let scope = format!("{}/{}[{position}]", self.scope, cursor.state);
+            let index = u64::try_from(position).unwrap_or(u64::MAX);
             let started = vec![self.execution.event(EventType::MapIterationStarted).state(&cursor.state).map_index(Some(index))];
-            self.run_branch(&map.processor, scope, Some(index), input, started)
+            self.run_branch(&map.processor, scope, Some(index), input, started).map(move |result| (position, result))
         });
-        let results = {
-            let _waiting = self.activity.park();
-            futures::stream::iter(iterations).buffered(limit).collect::<Vec<_>>().await
-        };
-        let results: Result<Vec<Value>, BranchFailure> = results.into_iter().collect();
-        results.map(|r| Arc::new(Value::Array(r))).map_err(branch_error)
+        let _waiting = self.activity.park();
+        // Iterations start in item order, at most `limit` at a time; the first failure ends the
+        // state and drops (cancels) the iterations still running.
+        let mut running = futures::stream::iter(iterations).buffer_unordered(limit);
+        let mut results = vec![Value::Null; count];
+        while let Some((position, result)) = running.next().await {
+            results[position] = result.map_err(branch_error)?;
+        }
+        Ok(Arc::new(Value::Array(results)))
     }
 
     /// Runs one branch or iteration to its end, committing its events as it goes.

@@ -192,6 +192,16 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// The database was written by a newer version of the engine.
+    #[error("{path} has schema version {found}; this engine knows version {known}")]
+    UnsupportedSchema {
+        /// The database file.
+        path: String,
+        /// Its schema version.
+        found: i64,
+        /// The version this engine writes.
+        known: i64,
+    },
     /// The execution does not exist.
     #[error("no execution is named '{0}'")]
     NotFound(String),

@@ -139,6 +139,9 @@ fn serialize_commit(commit: &Commit) -> Result<Prepared, StoreError> {
     })
 }
 
+/// The version of [`SCHEMA`], kept in SQLite's `user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS executions (
     name          TEXT PRIMARY KEY,
@@ -181,7 +184,12 @@ impl SqliteStore {
         };
         writer.pragma_update(None, "synchronous", synchronous).map_err(open_error)?;
         writer.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
+        let version: i64 = writer.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(open_error)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::UnsupportedSchema { path: path.display().to_string(), found: version, known: SCHEMA_VERSION });
+        }
         writer.execute_batch(SCHEMA).map_err(open_error)?;
+        writer.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(open_error)?;
         let reader = Connection::open(&path).map_err(open_error)?;
         reader.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
 
@@ -474,6 +482,14 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.running().await.unwrap().len(), 1);
         assert_eq!(store.load("kept").await.unwrap().unwrap().machine, "m");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_engine_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::UnsupportedSchema { .. })));
     }
 
     #[tokio::test]

@@ -281,3 +281,30 @@ async fn a_state_visited_twice_gets_two_attempt_ids() {
     let ids: Vec<String> = (0..2).map(|i| script.invocation(i).context.attempt_id).collect();
     assert_eq!(ids, vec!["twice/Count#0", "twice/Count#2"]);
 }
+
+#[tokio::test]
+async fn a_failing_iteration_cancels_the_iterations_still_running() {
+    let clock = VirtualClock::new();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let tasks = {
+        let (clock, finished) = (clock.clone(), Arc::clone(&finished));
+        TaskRegistry::new().with_fn("ship", move |invocation: TaskInvocation| {
+            let (clock, finished) = (clock.clone(), Arc::clone(&finished));
+            async move {
+                if invocation.input["parcel"] == json!("bad") {
+                    return Err(TaskFailure::new("AddressUndeliverable", "no such street"));
+                }
+                clock.sleep_until(clock.now() + Duration::hours(1)).await;
+                finished.fetch_add(1, Ordering::SeqCst);
+                Ok(json!("shipped"))
+            }
+        })
+    };
+    let app = TestApp::with_store(tasks, Arc::new(asl_engine::MemoryStore::new()), clock);
+    let mut input = shipment();
+    input["detail"]["shipped"] = json!(["slow", "slow", "bad", "slow"]);
+    let done = app.run(&map_machine(json!({})), input).await;
+    assert_eq!(done.error.as_deref(), Some("AddressUndeliverable"));
+    assert_eq!(done.stop_date, Some(done.start_date), "the map waited for the slow items");
+    assert_eq!(finished.load(Ordering::SeqCst), 0);
+}
