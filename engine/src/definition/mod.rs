@@ -79,7 +79,7 @@ impl StateMachine {
 #[derive(Debug, Clone)]
 pub(crate) struct Body {
     pub start_at: Arc<str>,
-    pub states: HashMap<String, State>,
+    pub states: HashMap<String, State, NameHasher>,
 }
 
 impl Body {
@@ -92,6 +92,43 @@ impl Body {
                 _ => {}
             }
         }
+    }
+}
+
+/// Hashes state names for the state table: a multiply-rotate hash (as in rustc's FxHash),
+/// several times faster than SipHash. State names come from the definition, not from users, so
+/// the table needs no protection against crafted collisions.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NameHasher;
+
+impl std::hash::BuildHasher for NameHasher {
+    type Hasher = NameHash;
+
+    fn build_hasher(&self) -> NameHash {
+        NameHash(0)
+    }
+}
+
+/// The state of a [`NameHasher`] hash.
+#[derive(Debug)]
+pub(crate) struct NameHash(u64);
+
+impl std::hash::Hasher for NameHash {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Body, ChoiceState, FailState, Kind, MapState, ParallelState, PassState, Processing, Seconds, State,
+    Body, ChoiceState, NameHasher, FailState, Kind, MapState, ParallelState, PassState, Processing, Seconds, State,
     StateMachine, TaskState, Text, Transition, WaitFor,
 };
 use crate::choice::{Rule, parse_timestamp};
@@ -183,7 +183,7 @@ fn body(object: &Map<String, Value>, at: At<'_>, prefix: &str) -> Result<Body> {
     if !names.contains(start_at) {
         return Err(at.error(format!("{prefix}StartAt"), format!("the state '{start_at}' does not exist")));
     }
-    let mut states = HashMap::with_capacity(states_object.len());
+    let mut states = HashMap::with_capacity_and_hasher(states_object.len(), NameHasher);
     for (name, value) in states_object {
         let at = At { state: Some(name) };
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME {

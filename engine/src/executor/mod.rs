@@ -175,12 +175,12 @@ pub(crate) struct Fiber<'a> {
     pub activity: &'a Activity,
 }
 
-impl Fiber<'_> {
+impl<'a> Fiber<'a> {
     /// Runs from `cursor` (whose state is already entered) to the end of the body.
     pub async fn run(&self, mut cursor: Cursor) -> Result<Ending, StoreError> {
         let mut events = Vec::new();
+        let mut state = self.state(&cursor.state);
         loop {
-            let state = self.state(&cursor.state);
             tracing::trace!(state = %cursor.state, scope = %self.scope, phase = ?cursor.phase, "step");
             let step = match self.step(state, &mut cursor, &mut events).await {
                 Ok(step) => step,
@@ -191,10 +191,10 @@ impl Fiber<'_> {
             };
             match step {
                 Step::Next { next, output } => {
-                    let next_state = self.state(&next);
+                    state = self.state(&next);
                     events.push(
                         self.execution
-                            .event(EventType::entered(next_state.kind.type_name()))
+                            .event(EventType::entered(state.kind.type_name()))
                             .state(&next)
                             .input(Arc::clone(&output))
                             .map_index(self.map_index),
@@ -223,7 +223,7 @@ impl Fiber<'_> {
         }
     }
 
-    fn state(&self, name: &str) -> &State {
+    fn state(&self, name: &str) -> &'a State {
         // Validation guarantees that every transition names a state of the same body.
         &self.body.states[name]
     }

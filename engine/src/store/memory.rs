@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 
-use super::{Change, Commit, Created, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, apply_change};
+use super::{Change, Commit, Created, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture, apply_change};
 use crate::history::HistoryEvent;
 
 /// Keeps executions in a map; nothing survives the process.
@@ -26,6 +26,22 @@ impl MemoryStore {
     /// An empty store that keeps every execution and its history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn apply(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
+        let mut executions = self.executions.lock();
+        if self.forget_finished && matches!(commit.change, Change::Finish(_)) {
+            return executions.remove(name).map(drop).ok_or_else(|| StoreError::NotFound(name.to_owned()));
+        }
+        let entry = executions.get_mut(name).ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
+        if let Some(last) = commit.events.iter().map(|e| e.id).max() {
+            entry.record.last_event_id = entry.record.last_event_id.max(last);
+        }
+        if !commit.events.is_empty() {
+            entry.events.push(commit.events);
+        }
+        apply_change(&mut entry.record, commit.change);
+        Ok(())
     }
 
     /// An empty store that forgets an execution, history included, as soon as it ends: memory
@@ -50,20 +66,8 @@ impl ExecutionStore for MemoryStore {
         Ok(Created::New)
     }
 
-    async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
-        let mut executions = self.executions.lock();
-        if self.forget_finished && matches!(commit.change, Change::Finish(_)) {
-            return executions.remove(name).map(drop).ok_or_else(|| StoreError::NotFound(name.to_owned()));
-        }
-        let entry = executions.get_mut(name).ok_or_else(|| StoreError::NotFound(name.to_owned()))?;
-        if let Some(last) = commit.events.iter().map(|e| e.id).max() {
-            entry.record.last_event_id = entry.record.last_event_id.max(last);
-        }
-        if !commit.events.is_empty() {
-            entry.events.push(commit.events);
-        }
-        apply_change(&mut entry.record, commit.change);
-        Ok(())
+    fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()> {
+        StoreFuture::ready(self.apply(name, commit))
     }
 
     async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {

@@ -11,9 +11,13 @@
 mod memory;
 mod sqlite;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
+use tokio::sync::oneshot;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -225,6 +229,61 @@ pub enum StoreError {
     },
 }
 
+/// The future of [`ExecutionStore::commit`], without a heap allocation for the usual cases.
+#[must_use = "a commit happens only when its future is awaited"]
+pub struct StoreFuture<T> {
+    state: FutureState<T>,
+}
+
+enum FutureState<T> {
+    Ready(Option<Result<T, StoreError>>),
+    Reply(oneshot::Receiver<Result<T, StoreError>>),
+    Boxed(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>),
+}
+
+impl<T> std::fmt::Debug for StoreFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.state {
+            FutureState::Ready(_) => "ready",
+            FutureState::Reply(_) => "reply",
+            FutureState::Boxed(_) => "boxed",
+        };
+        f.debug_struct("StoreFuture").field("kind", &kind).finish()
+    }
+}
+
+impl<T> StoreFuture<T> {
+    /// An outcome known already.
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        Self { state: FutureState::Ready(Some(result)) }
+    }
+
+    /// An outcome another thread will send; a dropped sender means [`StoreError::Closed`].
+    pub fn reply(receiver: oneshot::Receiver<Result<T, StoreError>>) -> Self {
+        Self { state: FutureState::Reply(receiver) }
+    }
+
+    /// Any other future.
+    pub fn boxed(future: impl Future<Output = Result<T, StoreError>> + Send + 'static) -> Self {
+        Self { state: FutureState::Boxed(Box::pin(future)) }
+    }
+}
+
+impl<T> Future for StoreFuture<T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            FutureState::Ready(result) => Poll::Ready(result.take().unwrap_or(Err(StoreError::Closed))),
+            FutureState::Reply(receiver) => Pin::new(receiver).poll(cx).map(|answer| answer.unwrap_or(Err(StoreError::Closed))),
+            FutureState::Boxed(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+// Every variant is `Unpin` (the boxed future is pinned on the heap).
+impl<T> Unpin for StoreFuture<T> {}
+
 /// Persists executions and their history.
 #[async_trait]
 pub trait ExecutionStore: Send + Sync + std::fmt::Debug {
@@ -233,7 +292,11 @@ pub trait ExecutionStore: Send + Sync + std::fmt::Debug {
     async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError>;
 
     /// Appends events and applies a change atomically.
-    async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError>;
+    ///
+    /// This is the engine's hot path (one call per step), so it returns a [`StoreFuture`]
+    /// rather than a boxed future: a store that writes synchronously answers
+    /// [`StoreFuture::ready`], one with a writer thread answers [`StoreFuture::reply`].
+    fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()>;
 
     /// The execution named `name`.
     async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError>;

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::oneshot;
 
-use super::{Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError};
+use super::{Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture};
 use crate::history::HistoryEvent;
 
 /// SQLite's `synchronous` setting for the writer.
@@ -401,11 +401,16 @@ impl ExecutionStore for SqliteStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    async fn commit(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
+    fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()> {
+        let commit = match serialize_commit(&commit) {
+            Ok(commit) => commit,
+            Err(error) => return StoreFuture::ready(Err(error)),
+        };
         let (reply, answer) = oneshot::channel();
-        let commit = serialize_commit(&commit)?;
-        self.writes.send(Write::Commit { name: name.to_owned(), commit, reply }).map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        if self.writes.send(Write::Commit { name: name.to_owned(), commit, reply }).is_err() {
+            return StoreFuture::ready(Err(StoreError::Closed));
+        }
+        StoreFuture::reply(answer)
     }
 
     async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
