@@ -78,3 +78,19 @@ fn validate_lists_the_task_resources() {
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), json!({"valid": true, "resources": ["local:Price"]}));
 }
+
+#[test]
+fn a_time_scale_shortens_waits() {
+    let definition = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
+    let file = definition_file(&definition);
+    let (code, stdout, stderr) = asl(&["run", file.path().to_str().unwrap(), "--time-scale", "0.0001", "--history"]);
+    assert_eq!(code, 0, "{stderr}");
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    let history = document["history"].as_array().unwrap();
+    let time_of = |kind: &str| {
+        let text = history.iter().find(|e| e["type"] == json!(kind)).and_then(|e| e["timestamp"].as_str()).unwrap();
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let waited = time_of("WaitStateExited") - time_of("WaitStateEntered");
+    assert!(waited < time::Duration::seconds(60), "a 600 s wait scaled by 0.0001 took {waited}");
+}

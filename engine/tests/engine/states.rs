@@ -308,3 +308,53 @@ async fn a_failing_iteration_cancels_the_iterations_still_running() {
     assert_eq!(done.stop_date, Some(done.start_date), "the map waited for the slow items");
     assert_eq!(finished.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn a_parallel_state_applies_result_selector_to_its_branch_results() {
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "ResultSelector": {"first.$": "$[0]", "count.$": "States.ArrayLength($)"}, "ResultPath": "$.summary",
+        "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "End": true}}}
+        ]}}});
+    let app = TestApp::new(TaskRegistry::new());
+    assert_eq!(app.output(&definition, json!({"k": 1})).await, json!({"k": 1, "summary": {"first": "a", "count": 2}}));
+}
+
+#[tokio::test]
+async fn a_retried_parallel_state_runs_all_its_branches_again() {
+    let script = Script::new();
+    let tasks = script.register(TaskRegistry::new(), "flaky", None, |call, _| {
+        if call == 0 { Err(TaskFailure::new("Transient", "first")) } else { Ok(json!("ok")) }
+    });
+    let tasks = tasks.with_fn("steady", |_| async { Ok::<_, TaskFailure>(json!("steady")) });
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 5}],
+        "Branches": [
+            {"StartAt": "F", "States": {"F": {"Type": "Task", "Resource": "flaky", "End": true}}},
+            {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "steady", "End": true}}}
+        ]}}});
+    let app = TestApp::new(tasks);
+    let done = app.run(&definition, json!({})).await;
+    assert_eq!(done.output.as_deref(), Some(&json!(["ok", "steady"])));
+    assert_eq!(script.calls(), 2);
+    assert_eq!(done.stop_date.map(|stop| stop - done.start_date), Some(Duration::seconds(5)));
+}
+
+#[tokio::test]
+async fn a_map_inside_a_parallel_branch_runs_with_nested_scopes() {
+    let script = Script::new();
+    let tasks = script.register(TaskRegistry::new(), "echo", None, |_, invocation| Ok(invocation.input.clone()));
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "E", "States": {"E": {"Type": "Task", "Resource": "echo", "End": true}}}}}}
+    ]}}});
+    let app = TestApp::new(tasks);
+    app.engine.register("nested", machine(&definition));
+    app.engine.start_execution("nested", "n1", json!({"items": [1, 2]})).await.unwrap();
+    let done = app.engine.wait("n1").await.unwrap();
+    assert_eq!(done.output.as_deref(), Some(&json!([[1, 2]])));
+    let mut ids: Vec<String> = (0..2).map(|i| script.invocation(i).context.attempt_id).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["n1/P[0]/M[0]/E#0", "n1/P[0]/M[1]/E#0"]);
+}
