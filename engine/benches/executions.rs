@@ -11,7 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use asl_engine::{Engine, ExecutionStore, MemoryStore, SqliteOptions, SqliteStore, StateMachine, Synchronous, VirtualClock};
+use asl_engine::{
+    Engine, ExecutionStore, MemoryStore, SqliteOptions, SqliteStore, StateMachine, Synchronous, VirtualClock,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 

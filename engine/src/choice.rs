@@ -370,7 +370,10 @@ mod tests {
     fn a_value_of_the_wrong_type_makes_a_comparison_false() {
         assert!(!holds(json!({"Variable": "$.n", "NumericEquals": 1}), json!({"n": "1"})));
         assert!(!holds(json!({"Variable": "$.n", "StringEquals": "1"}), json!({"n": 1})));
-        assert!(!holds(json!({"Variable": "$.t", "TimestampEquals": "2020-01-01T00:00:00Z"}), json!({"t": "yesterday"})));
+        assert!(!holds(
+            json!({"Variable": "$.t", "TimestampEquals": "2020-01-01T00:00:00Z"}),
+            json!({"t": "yesterday"})
+        ));
     }
 
     #[test]
@@ -412,7 +415,8 @@ mod tests {
 
     #[test]
     fn string_matches_supports_wildcards_and_escapes() {
-        let check = |pattern: &str, text: &str| holds(json!({"Variable": "$.s", "StringMatches": pattern}), json!({"s": text}));
+        let check =
+            |pattern: &str, text: &str| holds(json!({"Variable": "$.s", "StringMatches": pattern}), json!({"s": text}));
         assert!(check("log-*.txt", "log-2024.txt"));
         assert!(check("*", ""));
         assert!(check("a*b*c", "aXXbYYc"));

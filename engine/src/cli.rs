@@ -25,7 +25,10 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::{CommandTask, Engine, EngineError, ExecutionStatus, ExecutionStore, LoadError, MemoryStore, SqliteStore, StateMachine, StoreError, SystemClock, TaskRegistry};
+use crate::{
+    CommandTask, Engine, EngineError, ExecutionStatus, ExecutionStore, LoadError, MemoryStore, SqliteStore,
+    StateMachine, StoreError, SystemClock, TaskRegistry,
+};
 
 /// Command-line arguments of `asl`.
 #[derive(Debug, Parser)]
@@ -137,7 +140,8 @@ pub async fn execute(cli: Cli, out: &mut (dyn Write + Send)) -> Result<i32, CliE
 }
 
 fn load(args: &DefinitionArgs) -> Result<StateMachine, CliError> {
-    let source = std::fs::read_to_string(&args.file).map_err(|source| CliError::Read { path: args.file.clone(), source })?;
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|source| CliError::Read { path: args.file.clone(), source })?;
     let substitutions: HashMap<String, String> = args.substitutions.iter().cloned().collect();
     Ok(StateMachine::from_json(&source, &substitutions)?)
 }
@@ -149,10 +153,9 @@ async fn run(args: RunArgs, out: &mut (dyn Write + Send)) -> Result<i32, CliErro
         None => args.input.clone(),
     };
     let input: Value = serde_json::from_str(&input_text).map_err(CliError::Input)?;
-    let tasks = args
-        .tasks
-        .iter()
-        .fold(TaskRegistry::new(), |tasks, (resource, command)| tasks.with(resource.clone(), Arc::new(CommandTask::new(command.clone()))));
+    let tasks = args.tasks.iter().fold(TaskRegistry::new(), |tasks, (resource, command)| {
+        tasks.with(resource.clone(), Arc::new(CommandTask::new(command.clone())))
+    });
     let store: Arc<dyn ExecutionStore> = match &args.db {
         Some(path) => Arc::new(SqliteStore::open(path)?),
         None => Arc::new(MemoryStore::new()),

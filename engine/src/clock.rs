@@ -212,7 +212,8 @@ impl VirtualClock {
     }
 
     fn build(start: OffsetDateTime, auto_advance: bool) -> Self {
-        let state = State { now: start, next_id: 0, sleepers: Vec::new(), busy: 0, idle_sleepers: 0, advance_scheduled: false };
+        let state =
+            State { now: start, next_id: 0, sleepers: Vec::new(), busy: 0, idle_sleepers: 0, advance_scheduled: false };
         Self { inner: Arc::new(Inner { auto_advance, state: Mutex::new(state) }) }
     }
 

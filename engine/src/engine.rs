@@ -43,7 +43,9 @@ pub enum EngineError {
     #[error("an execution named '{0}' already exists with a different state machine or input")]
     ExecutionAlreadyExists(String),
     /// The execution name breaks Step Functions' naming rules.
-    #[error("'{0}' is not a valid execution name: use 1 to 80 characters without spaces, brackets, wildcards or punctuation such as \" # % \\ ^ | ~ ` $ & , ; : /")]
+    #[error(
+        "'{0}' is not a valid execution name: use 1 to 80 characters without spaces, brackets, wildcards or punctuation such as \" # % \\ ^ | ~ ` $ & , ; : /"
+    )]
     InvalidName(String),
     /// The execution input is larger than 256 KiB.
     #[error("the execution input is larger than {PAYLOAD_LIMIT_BYTES} bytes")]
@@ -253,7 +255,13 @@ enum Stop {
 impl Engine {
     /// Starts building an engine.
     pub fn builder() -> EngineBuilder {
-        EngineBuilder { store: None, tasks: TaskRegistry::new(), clock: None, max_tasks_in_flight: DEFAULT_MAX_TASKS_IN_FLIGHT, jitter_seed: None }
+        EngineBuilder {
+            store: None,
+            tasks: TaskRegistry::new(),
+            clock: None,
+            max_tasks_in_flight: DEFAULT_MAX_TASKS_IN_FLIGHT,
+            jitter_seed: None,
+        }
     }
 
     /// Registers (or replaces) a state machine under `name`. Running executions keep the
@@ -273,7 +281,12 @@ impl Engine {
     /// returned (whatever its status) with `already_existed: true`; with another machine or input,
     /// this fails with [`EngineError::ExecutionAlreadyExists`]. Names are unique per engine
     /// store, across machines.
-    pub async fn start_execution(&self, machine: &str, name: &str, input: Value) -> Result<StartedExecution, EngineError> {
+    pub async fn start_execution(
+        &self,
+        machine: &str,
+        name: &str,
+        input: Value,
+    ) -> Result<StartedExecution, EngineError> {
         if self.inner.shutting_down.load(Ordering::Acquire) {
             return Err(EngineError::ShuttingDown);
         }
@@ -298,7 +311,10 @@ impl Engine {
             let (done_sender, done) = watch::channel(None);
             let (abort, abort_receiver) = watch::channel(None);
             let start_date = services.clock.now();
-            live.insert(name.to_owned(), Live { machine: machine.to_owned(), input: Arc::clone(&input), start_date, done, abort });
+            live.insert(
+                name.to_owned(),
+                Live { machine: machine.to_owned(), input: Arc::clone(&input), start_date, done, abort },
+            );
             (done_sender, abort_receiver, start_date)
         };
 
@@ -310,7 +326,14 @@ impl Engine {
                 .input(Arc::clone(&input)),
         ];
         Execution::number_events(&mut events);
-        let cursor = Cursor { state: definition.body.start_at.clone(), input: Arc::clone(&input), entered_at: start_date, step: 0, attempts: Vec::new(), phase: Phase::Ready };
+        let cursor = Cursor {
+            state: definition.body.start_at.clone(),
+            input: Arc::clone(&input),
+            entered_at: start_date,
+            step: 0,
+            attempts: Vec::new(),
+            phase: Phase::Ready,
+        };
         let record = ExecutionRecord {
             name: name.to_owned(),
             machine: machine.to_owned(),
@@ -326,9 +349,22 @@ impl Engine {
         };
         match services.store.create(record, events).await {
             Ok(Created::New) => {
-                let execution = Execution::new(Arc::clone(services), definition, machine.to_owned(), name.to_owned(), input, start_date, 2);
+                let execution = Execution::new(
+                    Arc::clone(services),
+                    definition,
+                    machine.to_owned(),
+                    name.to_owned(),
+                    input,
+                    start_date,
+                    2,
+                );
                 self.spawn_driver(execution, cursor, done_sender, abort_receiver);
-                Ok(StartedExecution { name: name.to_owned(), execution_id: execution_arn(machine, name), start_date, already_existed: false })
+                Ok(StartedExecution {
+                    name: name.to_owned(),
+                    execution_id: execution_arn(machine, name),
+                    start_date,
+                    already_existed: false,
+                })
             }
             Ok(Created::Existing(existing)) => {
                 self.inner.live.lock().remove(name);
@@ -415,7 +451,13 @@ impl Engine {
                 let (abort, abort_receiver) = watch::channel(None);
                 live.insert(
                     record.name.clone(),
-                    Live { machine: record.machine.clone(), input: Arc::clone(&record.input), start_date: record.start_date, done, abort },
+                    Live {
+                        machine: record.machine.clone(),
+                        input: Arc::clone(&record.input),
+                        start_date: record.start_date,
+                        done,
+                        abort,
+                    },
                 );
                 (done_sender, abort_receiver)
             };
@@ -504,7 +546,8 @@ async fn drive(
     let mut shutdown = inner.shutdown.subscribe();
     let stop = {
         let body = &execution.machine.body;
-        let fiber = Fiber { execution, body, durable: true, scope: String::new(), map_index: None, activity: &activity };
+        let fiber =
+            Fiber { execution, body, durable: true, scope: String::new(), map_index: None, activity: &activity };
         let run = fiber.run(cursor);
         let timeout = execution.machine.timeout_seconds.map(|seconds| {
             let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
@@ -523,7 +566,13 @@ async fn drive(
     let (events, finish) = match stop {
         Stop::Shutdown => return Ok(None),
         Stop::Ended(Ending { result: Ok(output), mut events }) => {
-            let finish = Finish { status: ExecutionStatus::Succeeded, output: Some(Arc::clone(&output)), error: None, cause: None, stop_date: now };
+            let finish = Finish {
+                status: ExecutionStatus::Succeeded,
+                output: Some(Arc::clone(&output)),
+                error: None,
+                cause: None,
+                stop_date: now,
+            };
             events.push(HistoryEvent::new(EventType::ExecutionSucceeded, now).output(output));
             (events, finish)
         }
@@ -532,7 +581,8 @@ async fn drive(
             (events, failure(ExecutionStatus::Failed, &error, now))
         }
         Stop::TimedOut => {
-            let error = StateError::new(names::TIMEOUT, "The execution ran longer than the state machine's TimeoutSeconds");
+            let error =
+                StateError::new(names::TIMEOUT, "The execution ran longer than the state machine's TimeoutSeconds");
             let events = vec![HistoryEvent::new(EventType::ExecutionTimedOut, now).failure(&error.error, &error.cause)];
             (events, failure(ExecutionStatus::TimedOut, &error, now))
         }
@@ -565,11 +615,7 @@ fn failure(status: ExecutionStatus, error: &StateError, now: OffsetDateTime) -> 
 
 /// Step Functions' execution-name rules.
 fn check_execution_name(name: &str) -> Result<(), EngineError> {
-    let forbidden = |c: char| {
-        c.is_whitespace()
-            || c.is_control()
-            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
-    };
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
     if name.is_empty() || name.chars().count() > 80 || name.chars().any(forbidden) {
         return Err(EngineError::InvalidName(name.to_owned()));
     }

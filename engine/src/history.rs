@@ -211,7 +211,9 @@ mod tests {
 
     #[test]
     fn an_event_serializes_in_camel_case_without_empty_fields() {
-        let event = HistoryEvent::new(EventType::TaskFailed, crate::clock::VIRTUAL_EPOCH).state(&Arc::from("Charge")).failure("E", "c");
+        let event = HistoryEvent::new(EventType::TaskFailed, crate::clock::VIRTUAL_EPOCH)
+            .state(&Arc::from("Charge"))
+            .failure("E", "c");
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(
             json,

@@ -135,9 +135,9 @@ impl Intrinsic {
             .map(|arg| match arg {
                 Arg::Text { value, .. } => Ok(Value::String(value.clone())),
                 Arg::Literal(value) => Ok(value.clone()),
-                Arg::Input(path) => path.find(scope.input()).ok_or_else(|| {
-                    fail(format!("the path '{}' could not be found in the input", path.as_str()))
-                }),
+                Arg::Input(path) => path
+                    .find(scope.input())
+                    .ok_or_else(|| fail(format!("the path '{}' could not be found in the input", path.as_str()))),
                 Arg::Context(path) => path.find(scope.context()).ok_or_else(|| {
                     fail(format!("the path '${}' could not be found in the context object", path.as_str()))
                 }),
@@ -156,8 +156,9 @@ impl Intrinsic {
                 };
                 format(&template, &args[1..])
             }
-            Function::StringToJson => serde_json::from_str(string_arg(args, 0)?)
-                .map_err(|e| format!("the argument is not valid JSON: {e}")),
+            Function::StringToJson => {
+                serde_json::from_str(string_arg(args, 0)?).map_err(|e| format!("the argument is not valid JSON: {e}"))
+            }
             Function::JsonToString => Ok(Value::String(args[0].to_string())),
             Function::Array => Ok(Value::Array(args.to_vec())),
             Function::ArrayPartition => {
@@ -602,7 +603,10 @@ mod tests {
     #[test]
     fn string_split_splits_on_each_delimiter_character() {
         assert_eq!(eval("States.StringSplit('1,2,3', ',')"), json!(["1", "2", "3"]));
-        assert_eq!(eval("States.StringSplit('This.is+a,test=string', '.+,=')"), json!(["This", "is", "a", "test", "string"]));
+        assert_eq!(
+            eval("States.StringSplit('This.is+a,test=string', '.+,=')"),
+            json!(["This", "is", "a", "test", "string"])
+        );
     }
 
     #[test]

@@ -90,7 +90,8 @@ fn bracket_loose_names(source: &str) -> String {
     let is_plain = |name: &str| {
         let mut chars = name.chars();
         name == "*"
-            || (chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_'))
+            || (chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_'))
     };
     let mut out = String::with_capacity(source.len() + 8);
     let mut rest = source;
@@ -192,9 +193,8 @@ impl ReferencePath {
                 rest = &after[end + 2..];
             } else if let Some(after) = rest.strip_prefix('[') {
                 let end = after.find(']').ok_or_else(|| invalid("a bracket is not closed"))?;
-                let index = after[..end]
-                    .parse()
-                    .map_err(|_| invalid("only non-negative indexes may stand in brackets"))?;
+                let index =
+                    after[..end].parse().map_err(|_| invalid("only non-negative indexes may stand in brackets"))?;
                 steps.push(Step::Index(index));
                 rest = &after[end + 1..];
             } else {
@@ -241,7 +241,9 @@ impl ReferencePath {
                 ));
             }
             node = match (step, node) {
-                (Step::Field(name), Value::Object(map)) => map.entry(name.clone()).or_insert_with(|| Value::Object(Map::new())),
+                (Step::Field(name), Value::Object(map)) => {
+                    map.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()))
+                }
                 (Step::Index(index), Value::Array(items)) => &mut items[*index],
                 (_, other) => other,
             };
@@ -392,7 +394,9 @@ impl Template {
                 for (key, value) in map {
                     if let Some(name) = key.strip_suffix(".$") {
                         let Value::String(text) = value else {
-                            return Err(format!("the field '{key}' must have a string value (a path or an intrinsic function)"));
+                            return Err(format!(
+                                "the field '{key}' must have a string value (a path or an intrinsic function)"
+                            ));
                         };
                         let source = Source::parse(text).map_err(|e| format!("the field '{key}': {e}"))?;
                         fields.push((name.to_owned(), Self::Dynamic { field: key.clone(), source }));

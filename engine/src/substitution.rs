@@ -21,14 +21,11 @@ pub fn apply_substitutions<S: std::hash::BuildHasher>(
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let name_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-            .unwrap_or(after.len());
+        let name_len =
+            after.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))).unwrap_or(after.len());
         if name_len > 0 && after[name_len..].starts_with('}') {
             let name = &after[..name_len];
-            let value = substitutions
-                .get(name)
-                .ok_or_else(|| LoadError::UnresolvedPlaceholder(name.to_owned()))?;
+            let value = substitutions.get(name).ok_or_else(|| LoadError::UnresolvedPlaceholder(name.to_owned()))?;
             out.push_str(value);
             rest = &after[name_len + 1..];
         } else {
@@ -51,8 +48,7 @@ mod tests {
     #[test]
     fn placeholders_are_replaced_wherever_they_stand() {
         let text = r#"{"Resource": "${PriceArn}", "TimeoutSeconds": ${Timeout}}"#;
-        let out = apply_substitutions(text, &subs(&[("PriceArn", "local:Price"), ("Timeout", "30")]))
-            .unwrap();
+        let out = apply_substitutions(text, &subs(&[("PriceArn", "local:Price"), ("Timeout", "30")])).unwrap();
         assert_eq!(out, r#"{"Resource": "local:Price", "TimeoutSeconds": 30}"#);
     }
 

@@ -211,10 +211,8 @@ impl TaskHandler for CommandTask {
             // A command that does not read its input closes the pipe early; that is fine.
             let _ = stdin.write_all(&input).await;
         }
-        let output = child
-            .wait_with_output()
-            .await
-            .map_err(|e| failed(format!("`{}` did not complete: {e}", self.command)))?;
+        let output =
+            child.wait_with_output().await.map_err(|e| failed(format!("`{}` did not complete: {e}", self.command)))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stdout = stdout.trim();
         if output.status.success() {
@@ -287,9 +285,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_closure_can_be_a_handler() {
-        let tasks = TaskRegistry::new().with_fn("double", |inv: TaskInvocation| async move {
-            Ok(json!(inv.input.as_i64().unwrap_or(0) * 2))
-        });
+        let tasks = TaskRegistry::new()
+            .with_fn("double", |inv: TaskInvocation| async move { Ok(json!(inv.input.as_i64().unwrap_or(0) * 2)) });
         let handler = tasks.get("double").unwrap();
         assert_eq!(handler.invoke(invocation(json!(21))).await.unwrap(), json!(42));
         assert!(tasks.get("other").is_none());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Body, ChoiceState, NameHasher, FailState, Kind, MapState, ParallelState, PassState, Processing, Seconds, State,
+    Body, ChoiceState, FailState, Kind, MapState, NameHasher, ParallelState, PassState, Processing, Seconds, State,
     StateMachine, TaskState, Text, Transition, WaitFor,
 };
 use crate::choice::{Rule, parse_timestamp};
@@ -160,11 +160,14 @@ fn check_graph(body: &Body, at: At<'_>, prefix: &str) -> Result<()> {
     let mut names: Vec<&String> = body.states.keys().collect();
     names.sort();
     if let Some(unreachable) = names.iter().find(|name| !reachable.contains(name.as_str())) {
-        return Err(At { state: Some(unreachable) }.error("", format!("the state is not reachable from {prefix}StartAt")));
+        return Err(
+            At { state: Some(unreachable) }.error("", format!("the state is not reachable from {prefix}StartAt"))
+        );
     }
-    let terminal = body.states.values().any(|state| {
-        state.transition == Transition::End || matches!(state.kind, Kind::Succeed | Kind::Fail(_))
-    });
+    let terminal = body
+        .states
+        .values()
+        .any(|state| state.transition == Transition::End || matches!(state.kind, Kind::Succeed | Kind::Fail(_)));
     if !terminal {
         return Err(at.error(format!("{prefix}States"), "no state ends the execution (End, Succeed or Fail)"));
     }
@@ -219,7 +222,9 @@ fn state(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Resu
         "Succeed" => &[],
         "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
         "Parallel" => &["Branches"],
-        "Map" => &["ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "Label"],
+        "Map" => {
+            &["ItemsPath", "ItemSelector", "ItemProcessor", "Iterator", "MaxConcurrency", "MaxConcurrencyPath", "Label"]
+        }
         other => {
             return Err(at.error(
                 "Type",
@@ -357,7 +362,9 @@ fn wait(object: &Map<String, Value>, at: At<'_>) -> Result<WaitFor> {
 fn fail_text(object: &Map<String, Value>, at: At<'_>, field: &str) -> Result<Option<Text>> {
     let path_field = format!("{field}Path");
     match (object.get(field), object.get(&path_field)) {
-        (Some(_), Some(_)) => Err(at.error(&path_field, format!("a Fail state cannot have both {field} and {path_field}"))),
+        (Some(_), Some(_)) => {
+            Err(at.error(&path_field, format!("a Fail state cannot have both {field} and {path_field}")))
+        }
         (Some(_), None) => Ok(Some(Text::Literal(required_string(object, at, field, field)?.to_owned()))),
         (None, Some(_)) => {
             let text = required_string(object, at, &path_field, &path_field)?;
@@ -386,7 +393,9 @@ fn parallel(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> R
 
 fn map(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Result<MapState> {
     let (field, processor_value) = match (object.get("ItemProcessor"), object.get("Iterator")) {
-        (Some(_), Some(_)) => return Err(at.error("Iterator", "a Map state cannot have both ItemProcessor and Iterator")),
+        (Some(_), Some(_)) => {
+            return Err(at.error("Iterator", "a Map state cannot have both ItemProcessor and Iterator"));
+        }
         (Some(p), None) => ("ItemProcessor", p),
         (None, Some(i)) => ("Iterator", i),
         (None, None) => return Err(at.error("ItemProcessor", "a Map state must have an ItemProcessor (or Iterator)")),
@@ -404,15 +413,24 @@ fn map(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Result
         }
     }
     let processor = body(processor_object, at, &format!("{field}."))?;
-    let item_selector = match (optional_template(object, at, "ItemSelector")?, optional_template(object, at, "Parameters")?) {
-        (Some(_), Some(_)) => return Err(at.error("Parameters", "a Map state cannot have both ItemSelector and Parameters")),
-        (selector, parameters) => selector.or(parameters),
-    };
+    let item_selector =
+        match (optional_template(object, at, "ItemSelector")?, optional_template(object, at, "Parameters")?) {
+            (Some(_), Some(_)) => {
+                return Err(at.error("Parameters", "a Map state cannot have both ItemSelector and Parameters"));
+            }
+            (selector, parameters) => selector.or(parameters),
+        };
     let max_concurrency =
         seconds_field(object, at, "MaxConcurrency", "MaxConcurrencyPath", true)?.unwrap_or(Seconds::Literal(0));
     let mut processing = processing(object, at, names)?;
     processing.parameters = None;
-    Ok(MapState { items_path: optional_path(object, at, "ItemsPath")?, item_selector, processor, max_concurrency, processing })
+    Ok(MapState {
+        items_path: optional_path(object, at, "ItemsPath")?,
+        item_selector,
+        processor,
+        max_concurrency,
+        processing,
+    })
 }
 
 fn processing(object: &Map<String, Value>, at: At<'_>, names: &HashSet<&str>) -> Result<Processing> {
@@ -436,11 +454,20 @@ fn retriers(object: &Map<String, Value>, at: At<'_>) -> Result<Vec<Retrier>> {
             object,
             at,
             &prefix,
-            &["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"],
+            &[
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ],
         )?;
         let error_equals = error_equals(object, at, &prefix, i + 1 == items.len())?;
         let defaults = Retrier::default();
-        let interval_seconds = optional_u64(object, at, &prefix, "IntervalSeconds", 1)?.unwrap_or(defaults.interval_seconds);
+        let interval_seconds =
+            optional_u64(object, at, &prefix, "IntervalSeconds", 1)?.unwrap_or(defaults.interval_seconds);
         let max_attempts = optional_u64(object, at, &prefix, "MaxAttempts", 0)?
             .map_or(Ok(defaults.max_attempts), u32::try_from)
             .map_err(|_| at.error(format!("{prefix}MaxAttempts"), "is too large"))?;
@@ -522,11 +549,9 @@ fn optional_seconds(object: &Map<String, Value>, at: At<'_>, field: &str) -> Res
 fn optional_u64(object: &Map<String, Value>, at: At<'_>, prefix: &str, field: &str, min: u64) -> Result<Option<u64>> {
     match object.get(field) {
         None => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (min..=MAX_SECONDS).contains(n))
-            .map(Some)
-            .ok_or_else(|| at.error(format!("{prefix}{field}"), format!("must be an integer from {min} to {MAX_SECONDS}"))),
+        Some(v) => v.as_u64().filter(|n| (min..=MAX_SECONDS).contains(n)).map(Some).ok_or_else(|| {
+            at.error(format!("{prefix}{field}"), format!("must be an integer from {min} to {MAX_SECONDS}"))
+        }),
     }
 }
 
@@ -585,8 +610,13 @@ fn check_fields(object: &Map<String, Value>, at: At<'_>, prefix: &str, allowed: 
         }
         let message = match key.as_str() {
             "Assign" | "Arguments" | "Output" => format!("'{key}' (variables and JSONata fields) is not supported"),
-            "ItemReader" | "ItemBatcher" | "ResultWriter" | "ToleratedFailurePercentage" | "ToleratedFailureCount"
-            | "ToleratedFailurePercentagePath" | "ToleratedFailureCountPath" => {
+            "ItemReader"
+            | "ItemBatcher"
+            | "ResultWriter"
+            | "ToleratedFailurePercentage"
+            | "ToleratedFailureCount"
+            | "ToleratedFailurePercentagePath"
+            | "ToleratedFailureCountPath" => {
                 format!("'{key}' belongs to distributed Map states, which are not supported")
             }
             _ => format!("unknown field '{key}'"),
@@ -698,14 +728,23 @@ mod tests {
         let retry = |r: Value| one_state(json!({"Type": "Task", "Resource": "r", "End": true, "Retry": [r]}));
         assert_eq!(error_at(retry(json!({"ErrorEquals": ["E"], "IntervalSeconds": 0}))).1, "Retry[0].IntervalSeconds");
         assert_eq!(error_at(retry(json!({"ErrorEquals": ["E"], "BackoffRate": 0.5}))).1, "Retry[0].BackoffRate");
-        assert_eq!(error_at(retry(json!({"ErrorEquals": ["E"], "JitterStrategy": "HALF"}))).1, "Retry[0].JitterStrategy");
+        assert_eq!(
+            error_at(retry(json!({"ErrorEquals": ["E"], "JitterStrategy": "HALF"}))).1,
+            "Retry[0].JitterStrategy"
+        );
         assert_eq!(error_at(retry(json!({"ErrorEquals": []}))).1, "Retry[0].ErrorEquals");
-        assert!(load(retry(json!({"ErrorEquals": ["E"], "MaxAttempts": 0, "MaxDelaySeconds": 5, "JitterStrategy": "FULL"}))).is_ok());
+        assert!(
+            load(retry(
+                json!({"ErrorEquals": ["E"], "MaxAttempts": 0, "MaxDelaySeconds": 5, "JitterStrategy": "FULL"})
+            ))
+            .is_ok()
+        );
     }
 
     #[test]
     fn a_catcher_must_go_to_an_existing_state() {
-        let state = json!({"Type": "Task", "Resource": "r", "End": true, "Catch": [{"ErrorEquals": ["E"], "Next": "Gone"}]});
+        let state =
+            json!({"Type": "Task", "Resource": "r", "End": true, "Catch": [{"ErrorEquals": ["E"], "Next": "Gone"}]});
         assert_eq!(error_at(one_state(state)).1, "Catch[0].Next");
     }
 
@@ -714,7 +753,8 @@ mod tests {
         assert_eq!(error_at(one_state(json!({"Type": "Choice", "Choices": []}))).1, "Choices");
         let no_next = json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true}]});
         assert_eq!(error_at(one_state(no_next)).1, "Choices[0].Next");
-        let bad_default = json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Done"}], "Default": "Z"});
+        let bad_default =
+            json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "IsNull": true, "Next": "Done"}], "Default": "Z"});
         assert_eq!(error_at(one_state(bad_default)).1, "Default");
     }
 
@@ -722,7 +762,10 @@ mod tests {
     fn bad_paths_are_rejected_with_their_field() {
         assert_eq!(error_at(one_state(json!({"Type": "Pass", "End": true, "InputPath": "a.b"}))).1, "InputPath");
         assert_eq!(error_at(one_state(json!({"Type": "Pass", "End": true, "ResultPath": "$.a[*]"}))).1, "ResultPath");
-        assert_eq!(error_at(one_state(json!({"Type": "Pass", "End": true, "Parameters": {"a.$": "nope"}}))).1, "Parameters");
+        assert_eq!(
+            error_at(one_state(json!({"Type": "Pass", "End": true, "Parameters": {"a.$": "nope"}}))).1,
+            "Parameters"
+        );
         let bad_intrinsic = json!({"Type": "Pass", "End": true, "Parameters": {"a.$": "States.Bogus()"}});
         assert_eq!(error_at(one_state(bad_intrinsic)).1, "Parameters");
     }
@@ -730,7 +773,13 @@ mod tests {
     #[test]
     fn a_wait_needs_exactly_one_duration() {
         assert_eq!(error_at(one_state(json!({"Type": "Wait", "End": true}))).1, "Seconds");
-        assert_eq!(error_at(one_state(json!({"Type": "Wait", "End": true, "Seconds": 1, "Timestamp": "2024-01-01T00:00:00Z"}))).1, "Seconds");
+        assert_eq!(
+            error_at(one_state(
+                json!({"Type": "Wait", "End": true, "Seconds": 1, "Timestamp": "2024-01-01T00:00:00Z"})
+            ))
+            .1,
+            "Seconds"
+        );
         assert_eq!(error_at(one_state(json!({"Type": "Wait", "End": true, "Timestamp": "tomorrow"}))).1, "Timestamp");
         assert!(load(one_state(json!({"Type": "Wait", "End": true, "SecondsPath": "$.s"}))).is_ok());
     }
@@ -739,7 +788,10 @@ mod tests {
     fn a_fail_state_takes_error_or_error_path_not_both() {
         let both = json!({"Type": "Fail", "Error": "E", "ErrorPath": "$.e"});
         assert_eq!(error_at(one_state(both)).1, "ErrorPath");
-        assert!(load(one_state(json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('x{}', $.c)"}))).is_ok());
+        assert!(
+            load(one_state(json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('x{}', $.c)"})))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -764,7 +816,8 @@ mod tests {
 
     #[test]
     fn a_jsonata_document_is_rejected_clearly() {
-        let err = load(json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Succeed"}}})).unwrap_err();
+        let err = load(json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Succeed"}}}))
+            .unwrap_err();
         assert!(matches!(err, LoadError::JsonataNotSupported { .. }));
         assert!(err.to_string().contains("JSONata"));
         let err = load(one_state(json!({"Type": "Pass", "End": true, "QueryLanguage": "JSONata"}))).unwrap_err();
@@ -792,7 +845,8 @@ mod tests {
 
     #[test]
     fn a_machine_without_an_end_is_rejected() {
-        let definition = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}});
+        let definition =
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}});
         assert_eq!(error_at(definition).1, "States");
     }
 

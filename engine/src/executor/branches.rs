@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::{FutureExt, StreamExt};
 use futures::future::try_join_all;
+use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use super::states::seconds_value;
@@ -24,16 +24,44 @@ enum BranchFailure {
 }
 
 impl Fiber<'_> {
-    pub(super) async fn parallel(&self, state: &State, parallel: &ParallelState, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    pub(super) async fn parallel(
+        &self,
+        state: &State,
+        parallel: &ParallelState,
+        cursor: &mut Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         self.sleep_if_retrying(cursor).await;
         let outcome = self.run_parallel(state, parallel, cursor, events).await;
-        self.after_branches(state, &parallel.processing, cursor, outcome, events, EventType::ParallelStateSucceeded, EventType::ParallelStateFailed)
+        self.after_branches(
+            state,
+            &parallel.processing,
+            cursor,
+            outcome,
+            events,
+            EventType::ParallelStateSucceeded,
+            EventType::ParallelStateFailed,
+        )
     }
 
-    pub(super) async fn map(&self, state: &State, map: &MapState, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    pub(super) async fn map(
+        &self,
+        state: &State,
+        map: &MapState,
+        cursor: &mut Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         self.sleep_if_retrying(cursor).await;
         let outcome = self.run_map(state, map, cursor, events).await;
-        self.after_branches(state, &map.processing, cursor, outcome, events, EventType::MapStateSucceeded, EventType::MapStateFailed)
+        self.after_branches(
+            state,
+            &map.processing,
+            cursor,
+            outcome,
+            events,
+            EventType::MapStateSucceeded,
+            EventType::MapStateFailed,
+        )
     }
 
     async fn sleep_if_retrying(&self, cursor: &mut Cursor) {
@@ -63,20 +91,33 @@ impl Fiber<'_> {
                 }
             }
             Err(error) => {
-                events.push(self.execution.event(failed).state(&cursor.state).failure(&error.error, &error.cause).map_index(self.map_index));
+                events.push(
+                    self.execution
+                        .event(failed)
+                        .state(&cursor.state)
+                        .failure(&error.error, &error.cause)
+                        .map_index(self.map_index),
+                );
                 self.handle_error(state, processing, cursor, error, events)
             }
         }
     }
 
-    async fn run_parallel(&self, state: &State, parallel: &ParallelState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
+    async fn run_parallel(
+        &self,
+        state: &State,
+        parallel: &ParallelState,
+        cursor: &Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Arc<Value>, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let input = match &parallel.processing.parameters {
             Some(parameters) => Arc::new(self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?),
             None => effective,
         };
         check_payload_size(&input, "state input")?;
-        events.push(self.execution.event(EventType::ParallelStateStarted).state(&cursor.state).map_index(self.map_index));
+        events
+            .push(self.execution.event(EventType::ParallelStateStarted).state(&cursor.state).map_index(self.map_index));
         self.flush(events).await?;
         let branches = parallel.branches.iter().enumerate().map(|(index, body)| {
             let scope = format!("{}/{}[{index}]", self.scope, cursor.state);
@@ -89,7 +130,13 @@ impl Fiber<'_> {
         results.map(|r| Arc::new(Value::Array(r))).map_err(branch_error)
     }
 
-    async fn run_map(&self, state: &State, map: &MapState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
+    async fn run_map(
+        &self,
+        state: &State,
+        map: &MapState,
+        cursor: &Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Arc<Value>, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let items = match &map.items_path {
             Some(path) => path.select(&effective, "ItemsPath")?,
@@ -102,12 +149,15 @@ impl Fiber<'_> {
                 crate::paths::truncate_json(&items)
             )));
         };
-        let limit = usize::try_from(seconds_value(&map.max_concurrency, &effective, "MaxConcurrencyPath")?).unwrap_or(usize::MAX);
+        let limit = usize::try_from(seconds_value(&map.max_concurrency, &effective, "MaxConcurrencyPath")?)
+            .unwrap_or(usize::MAX);
         let limit = if limit == 0 { items.len().max(1) } else { limit };
         let mut inputs = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let input = match &map.item_selector {
-                Some(selector) => self.with_scope(cursor, &effective, Some((index, item)), |scope| selector.render(scope))?,
+                Some(selector) => {
+                    self.with_scope(cursor, &effective, Some((index, item)), |scope| selector.render(scope))?
+                }
                 None => item.clone(),
             };
             let input = Arc::new(input);
@@ -119,7 +169,8 @@ impl Fiber<'_> {
         let iterations = inputs.into_iter().enumerate().map(|(position, input)| {
             let scope = format!("{}/{}[{position}]", self.scope, cursor.state);
             let index = u64::try_from(position).unwrap_or(u64::MAX);
-            let started = vec![self.execution.event(EventType::MapIterationStarted).state(&cursor.state).map_index(Some(index))];
+            let started =
+                vec![self.execution.event(EventType::MapIterationStarted).state(&cursor.state).map_index(Some(index))];
             self.run_branch(&map.processor, scope, Some(index), input, started).map(move |result| (position, result))
         });
         let _waiting = self.activity.park();
@@ -150,12 +201,23 @@ impl Fiber<'_> {
         async move {
             let start = &body.states[&*body.start_at];
             first_events.push(
-                execution.event(EventType::entered(start.kind.type_name())).state(&body.start_at).input(Arc::clone(&input)).map_index(map_index),
+                execution
+                    .event(EventType::entered(start.kind.type_name()))
+                    .state(&body.start_at)
+                    .input(Arc::clone(&input))
+                    .map_index(map_index),
             );
             execution.commit(first_events, Change::None).await.map_err(BranchFailure::Store)?;
             let map_state: Arc<str> = Arc::from(scope_state_name(&scope));
             let fiber = Fiber { execution, body, durable: false, scope, map_index, activity: &activity };
-            let cursor = Cursor { state: body.start_at.clone(), input, entered_at: execution.now(), step: 0, attempts: Vec::new(), phase: Phase::Ready };
+            let cursor = Cursor {
+                state: body.start_at.clone(),
+                input,
+                entered_at: execution.now(),
+                step: 0,
+                attempts: Vec::new(),
+                phase: Phase::Ready,
+            };
             let Ending { result, mut events } = fiber.run(cursor).await.map_err(BranchFailure::Store)?;
             if let Some(index) = map_index {
                 let mut event = match &result {
@@ -169,7 +231,6 @@ impl Fiber<'_> {
             result.map(Arc::unwrap_or_clone).map_err(BranchFailure::State)
         }
     }
-
 
     /// Commits pending events before branches start, so the history stays in order.
     async fn flush(&self, events: &mut Vec<HistoryEvent>) -> Result<(), StateError> {

@@ -106,7 +106,13 @@ impl Execution {
     }
 
     /// The context object (`$$`) of a state.
-    pub fn context_object(&self, state: &str, entered: OffsetDateTime, retry_count: u32, item: Option<(usize, &Value)>) -> Value {
+    pub fn context_object(
+        &self,
+        state: &str,
+        entered: OffsetDateTime,
+        retry_count: u32,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
         let mut context = json!({
             "Execution": {
                 "Id": self.id(),
@@ -135,9 +141,8 @@ impl Execution {
 
 /// Formats a timestamp as Step Functions does in the context object: UTC with milliseconds.
 pub(crate) fn format_time(time: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     time.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
 }
 
@@ -228,13 +233,19 @@ impl<'a> Fiber<'a> {
         &self.body.states[name]
     }
 
-    async fn step(&self, state: &State, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    async fn step(
+        &self,
+        state: &State,
+        cursor: &mut Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         match &state.kind {
             Kind::Pass(pass) => self.pass(state, pass, cursor, events),
             Kind::Choice(choice) => self.choice(state, choice, cursor, events),
             Kind::Wait(wait) => self.wait(state, wait, cursor, events).await,
             Kind::Succeed => {
-                let output = state.output_path.apply(&state.input_path.apply(&cursor.input, "InputPath")?, "OutputPath")?;
+                let output =
+                    state.output_path.apply(&state.input_path.apply(&cursor.input, "InputPath")?, "OutputPath")?;
                 self.exit(state, cursor, &output, events);
                 Ok(Step::End(output))
             }
@@ -250,12 +261,20 @@ impl<'a> Fiber<'a> {
     /// Records `...StateExited` for `state`.
     fn exit(&self, state: &State, cursor: &Cursor, output: &Arc<Value>, events: &mut Vec<HistoryEvent>) {
         if let Some(exited) = EventType::exited(state.kind.type_name()) {
-            events.push(self.execution.event(exited).state(&cursor.state).output(Arc::clone(output)).map_index(self.map_index));
+            events.push(
+                self.execution.event(exited).state(&cursor.state).output(Arc::clone(output)).map_index(self.map_index),
+            );
         }
     }
 
     /// Ends a state that completed with `output`: checks its size and follows its transition.
-    fn complete(&self, state: &State, cursor: &Cursor, output: Arc<Value>, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    fn complete(
+        &self,
+        state: &State,
+        cursor: &Cursor,
+        output: Arc<Value>,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         if !Arc::ptr_eq(&output, &cursor.input) {
             check_payload_size(&output, "state output")?;
         }
@@ -267,7 +286,13 @@ impl<'a> Fiber<'a> {
     }
 
     /// A scope over `input` whose context object describes the current state.
-    fn with_scope<T>(&self, cursor: &Cursor, input: &Value, item: Option<(usize, &Value)>, body: impl FnOnce(&Scope<'_>) -> T) -> T {
+    fn with_scope<T>(
+        &self,
+        cursor: &Cursor,
+        input: &Value,
+        item: Option<(usize, &Value)>,
+        body: impl FnOnce(&Scope<'_>) -> T,
+    ) -> T {
         let retry_count: u32 = cursor.attempts.iter().sum();
         let context = || self.execution.context_object(&cursor.state, cursor.entered_at, retry_count, item);
         body(&Scope::new(input, &context))

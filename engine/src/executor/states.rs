@@ -16,11 +16,19 @@ use crate::retry::{Decision, decide};
 use crate::store::{Cursor, Phase};
 
 impl Fiber<'_> {
-    pub(super) fn pass(&self, state: &State, pass: &PassState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    pub(super) fn pass(
+        &self,
+        state: &State,
+        pass: &PassState,
+        cursor: &Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let result = match (&pass.result, &pass.parameters) {
             (Some(result), _) => Arc::new(result.clone()),
-            (None, Some(parameters)) => Arc::new(self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?),
+            (None, Some(parameters)) => {
+                Arc::new(self.with_scope(cursor, &effective, None, |scope| parameters.render(scope))?)
+            }
             (None, None) => effective,
         };
         let output = pass.result_path.apply(&cursor.input, result)?;
@@ -28,7 +36,13 @@ impl Fiber<'_> {
         self.complete(state, cursor, output, events)
     }
 
-    pub(super) fn choice(&self, state: &State, choice: &ChoiceState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    pub(super) fn choice(
+        &self,
+        state: &State,
+        choice: &ChoiceState,
+        cursor: &Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let mut next = None;
         for (rule, target) in &choice.choices {
@@ -38,7 +52,10 @@ impl Fiber<'_> {
             }
         }
         let next = next.or(choice.default.as_ref()).ok_or_else(|| {
-            StateError::runtime(format!("No Choice Rules matched in the Choice state '{}' and it has no Default", cursor.state))
+            StateError::runtime(format!(
+                "No Choice Rules matched in the Choice state '{}' and it has no Default",
+                cursor.state
+            ))
         })?;
         let output = state.output_path.apply(&effective, "OutputPath")?;
         if !Arc::ptr_eq(&output, &cursor.input) {
@@ -48,7 +65,13 @@ impl Fiber<'_> {
         Ok(Step::Next { next: next.clone(), output })
     }
 
-    pub(super) async fn wait(&self, state: &State, wait: &WaitFor, cursor: &mut Cursor, events: &mut Vec<HistoryEvent>) -> Result<Step, StateError> {
+    pub(super) async fn wait(
+        &self,
+        state: &State,
+        wait: &WaitFor,
+        cursor: &mut Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Step, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         if let Phase::Waiting { until } = cursor.phase {
             self.execution.services.clock.sleep_until(until).await;
@@ -56,12 +79,17 @@ impl Fiber<'_> {
             return self.complete(state, cursor, output, events);
         }
         let until = match wait {
-            WaitFor::Seconds(seconds) => self.execution.now() + Duration::seconds(seconds_value(seconds, &effective, "SecondsPath")?),
+            WaitFor::Seconds(seconds) => {
+                self.execution.now() + Duration::seconds(seconds_value(seconds, &effective, "SecondsPath")?)
+            }
             WaitFor::Timestamp(at) => *at,
             WaitFor::TimestampPath(path) => {
                 let value = path.select(&effective, "TimestampPath")?;
                 value.as_str().and_then(parse_timestamp).ok_or_else(|| {
-                    StateError::runtime(format!("The TimestampPath '{}' does not hold an RFC 3339 timestamp: {value}", path.as_str()))
+                    StateError::runtime(format!(
+                        "The TimestampPath '{}' does not hold an RFC 3339 timestamp: {value}",
+                        path.as_str()
+                    ))
                 })?
             }
         };
@@ -78,7 +106,9 @@ impl Fiber<'_> {
                     let value = self.with_scope(cursor, &cursor.input, None, |scope| source.evaluate(scope, field))?;
                     match value {
                         Value::String(s) => Ok(s),
-                        other => Err(StateError::runtime(format!("The {field} of a Fail state must be a string, not {other}"))),
+                        other => Err(StateError::runtime(format!(
+                            "The {field} of a Fail state must be a string, not {other}"
+                        ))),
                     }
                 }
             }
@@ -149,6 +179,9 @@ pub(super) fn seconds_value(seconds: &Seconds, input: &Value, field: &str) -> Re
 fn path_seconds(path: &Path, input: &Value, field: &str) -> Result<i64, StateError> {
     let value = path.select(input, field)?;
     value.as_u64().and_then(|n| i64::try_from(n).ok()).ok_or_else(|| {
-        StateError::runtime(format!("The {field} '{}' must point to a non-negative integer, not {value}", path.as_str()))
+        StateError::runtime(format!(
+            "The {field} '{}' must point to a non-negative integer, not {value}",
+            path.as_str()
+        ))
     })
 }

@@ -37,7 +37,13 @@ impl Fiber<'_> {
     }
 
     /// One call of the task's handler; the result is the raw task result.
-    async fn attempt_task(&self, state: &State, task: &TaskState, cursor: &Cursor, events: &mut Vec<HistoryEvent>) -> Result<Arc<Value>, StateError> {
+    async fn attempt_task(
+        &self,
+        state: &State,
+        task: &TaskState,
+        cursor: &Cursor,
+        events: &mut Vec<HistoryEvent>,
+    ) -> Result<Arc<Value>, StateError> {
         let execution = self.execution;
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
         let parameters = match &task.processing.parameters {
@@ -46,14 +52,28 @@ impl Fiber<'_> {
         };
         check_payload_size(&parameters, "task input")?;
         let timeout = task.timeout.as_ref().map(|s| seconds_value(s, &effective, "TimeoutSecondsPath")).transpose()?;
-        let heartbeat = task.heartbeat.as_ref().map(|s| seconds_value(s, &effective, "HeartbeatSecondsPath")).transpose()?;
+        let heartbeat =
+            task.heartbeat.as_ref().map(|s| seconds_value(s, &effective, "HeartbeatSecondsPath")).transpose()?;
         let failed = |event_type: EventType, error: &StateError| {
-            execution.event(event_type).state(&cursor.state).resource(&task.resource).failure(&error.error, &error.cause).map_index(self.map_index)
+            execution
+                .event(event_type)
+                .state(&cursor.state)
+                .resource(&task.resource)
+                .failure(&error.error, &error.cause)
+                .map_index(self.map_index)
         };
 
-        events.push(execution.event(EventType::TaskScheduled).state(&cursor.state).resource(&task.resource).input(parameters.clone()).map_index(self.map_index));
+        events.push(
+            execution
+                .event(EventType::TaskScheduled)
+                .state(&cursor.state)
+                .resource(&task.resource)
+                .input(parameters.clone())
+                .map_index(self.map_index),
+        );
         let Some(handler) = execution.services.tasks.get(&task.resource) else {
-            let error = StateError::runtime(format!("No task handler is registered for the resource '{}'", task.resource));
+            let error =
+                StateError::runtime(format!("No task handler is registered for the resource '{}'", task.resource));
             events.push(failed(EventType::TaskFailed, &error));
             return Err(error);
         };
@@ -74,16 +94,34 @@ impl Fiber<'_> {
 
         let slot = {
             let _waiting = self.activity.park();
-            execution.services.task_slots.acquire().await.map_err(|_| StateError::runtime("The engine is shutting down"))?
+            execution
+                .services
+                .task_slots
+                .acquire()
+                .await
+                .map_err(|_| StateError::runtime("The engine is shutting down"))?
         };
-        events.push(execution.event(EventType::TaskStarted).state(&cursor.state).resource(&task.resource).map_index(self.map_index));
+        events.push(
+            execution
+                .event(EventType::TaskStarted)
+                .state(&cursor.state)
+                .resource(&task.resource)
+                .map_index(self.map_index),
+        );
         let outcome = self.call(handler.invoke(invocation), timeout, heartbeat, &heartbeat_handle).await;
         drop(slot);
 
         match outcome {
             Ok(result) => {
                 let result = Arc::new(result);
-                events.push(execution.event(EventType::TaskSucceeded).state(&cursor.state).resource(&task.resource).output(Arc::clone(&result)).map_index(self.map_index));
+                events.push(
+                    execution
+                        .event(EventType::TaskSucceeded)
+                        .state(&cursor.state)
+                        .resource(&task.resource)
+                        .output(Arc::clone(&result))
+                        .map_index(self.map_index),
+                );
                 check_payload_size(&result, "task result")?;
                 Ok(result)
             }

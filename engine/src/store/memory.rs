@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 
-use super::{Change, Commit, Created, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture, apply_change};
+use super::{
+    Change, Commit, Created, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture, apply_change,
+};
 use crate::history::HistoryEvent;
 
 /// Keeps executions in a map; nothing survives the process.

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use tokio::sync::oneshot;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 
 use crate::history::HistoryEvent;
 
@@ -275,7 +275,9 @@ impl<T> Future for StoreFuture<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.state {
             FutureState::Ready(result) => Poll::Ready(result.take().unwrap_or(Err(StoreError::Closed))),
-            FutureState::Reply(receiver) => Pin::new(receiver).poll(cx).map(|answer| answer.unwrap_or(Err(StoreError::Closed))),
+            FutureState::Reply(receiver) => {
+                Pin::new(receiver).poll(cx).map(|answer| answer.unwrap_or(Err(StoreError::Closed)))
+            }
             FutureState::Boxed(future) => future.as_mut().poll(cx),
         }
     }
@@ -395,7 +397,11 @@ pub(crate) mod contract {
             cause: None,
             stop_date: VIRTUAL_EPOCH + time::Duration::seconds(31),
         };
-        store.commit("e2", Commit { events: vec![event(4, EventType::ExecutionSucceeded)], change: Change::Finish(finish) })
+        store
+            .commit(
+                "e2",
+                Commit { events: vec![event(4, EventType::ExecutionSucceeded)], change: Change::Finish(finish) },
+            )
             .await
             .unwrap();
         let loaded = store.load("e2").await.unwrap().unwrap();

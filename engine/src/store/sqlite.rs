@@ -18,7 +18,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::oneshot;
 
-use super::{Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture};
+use super::{
+    Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture,
+};
 use crate::history::HistoryEvent;
 
 /// SQLite's `synchronous` setting for the writer.
@@ -86,7 +88,13 @@ struct Prepared {
 enum PreparedChange {
     None,
     Cursor(String),
-    Finish { status: &'static str, output: Option<String>, error: Option<String>, cause: Option<String>, stop_date: String },
+    Finish {
+        status: &'static str,
+        output: Option<String>,
+        error: Option<String>,
+        cause: Option<String>,
+        stop_date: String,
+    },
 }
 
 fn to_db_id(id: u64) -> i64 {
@@ -186,7 +194,11 @@ impl SqliteStore {
         writer.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
         let version: i64 = writer.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(open_error)?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::UnsupportedSchema { path: path.display().to_string(), found: version, known: SCHEMA_VERSION });
+            return Err(StoreError::UnsupportedSchema {
+                path: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
         writer.execute_batch(SCHEMA).map_err(open_error)?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(open_error)?;
@@ -315,7 +327,9 @@ fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<(), S
             .prepare_cached("UPDATE executions SET last_event_id = max(last_event_id, ?2) WHERE name = ?1")?
             .execute(params![name, commit.last_event_id])?,
         PreparedChange::Cursor(cursor) => connection
-            .prepare_cached("UPDATE executions SET cursor = ?2, last_event_id = max(last_event_id, ?3) WHERE name = ?1")?
+            .prepare_cached(
+                "UPDATE executions SET cursor = ?2, last_event_id = max(last_event_id, ?3) WHERE name = ?1",
+            )?
             .execute(params![name, cursor, commit.last_event_id])?,
         PreparedChange::Finish { status, output, error, cause, stop_date } => connection
             .prepare_cached(
@@ -343,7 +357,8 @@ fn format_time(time: OffsetDateTime) -> Result<String, StoreError> {
     time.format(&Rfc3339).map_err(|e| StoreError::CommitFailed(format!("cannot format the timestamp {time}: {e}")))
 }
 
-const SELECT_RECORD: &str = "SELECT name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id
+const SELECT_RECORD: &str =
+    "SELECT name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id
                              FROM executions";
 
 fn load(connection: &Connection, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -355,7 +370,19 @@ fn load(connection: &Connection, name: &str) -> Result<Option<ExecutionRecord>, 
 }
 
 /// The raw columns of an execution row.
-type Columns = (String, String, String, String, Option<String>, Option<String>, Option<String>, String, Option<String>, Option<String>, i64);
+type Columns = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
 fn read_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
     Ok((
@@ -376,7 +403,8 @@ fn read_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
 fn parse_record(columns: Columns) -> Result<ExecutionRecord, StoreError> {
     let (name, machine, input, status, output, error, cause, start_date, stop_date, cursor, last_event_id) = columns;
     let corrupt = |why: String| StoreError::Corrupt { name: name.clone(), why };
-    let parse_time = |text: &str| OffsetDateTime::parse(text, &Rfc3339).map_err(|e| corrupt(format!("bad timestamp '{text}': {e}")));
+    let parse_time =
+        |text: &str| OffsetDateTime::parse(text, &Rfc3339).map_err(|e| corrupt(format!("bad timestamp '{text}': {e}")));
     Ok(ExecutionRecord {
         status: ExecutionStatus::parse(&status).ok_or_else(|| corrupt(format!("unknown status '{status}'")))?,
         start_date: parse_time(&start_date)?,
@@ -450,10 +478,10 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open_with(dir.path().join("engine.db"), &SqliteOptions {
-            synchronous: Synchronous::Normal,
-            ..SqliteOptions::default()
-        })
+        let store = SqliteStore::open_with(
+            dir.path().join("engine.db"),
+            &SqliteOptions { synchronous: Synchronous::Normal, ..SqliteOptions::default() },
+        )
         .unwrap();
         (dir, store)
     }

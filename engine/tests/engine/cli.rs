@@ -33,8 +33,16 @@ fn price_machine() -> Value {
 fn run_prints_the_output_of_a_machine_whose_task_is_a_command() {
     let file = definition_file(&price_machine());
     let path = file.path().to_str().unwrap();
-    let (code, stdout, stderr) =
-        asl(&["run", path, "--input", r#"{"qty": 3}"#, "--sub", "PriceFn=local:Price", "--task", "local:Price=echo 750"]);
+    let (code, stdout, stderr) = asl(&[
+        "run",
+        path,
+        "--input",
+        r#"{"qty": 3}"#,
+        "--sub",
+        "PriceFn=local:Price",
+        "--task",
+        "local:Price=echo 750",
+    ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), json!({"qty": 3, "price": 750}));
 }
@@ -53,7 +61,8 @@ fn run_exits_one_with_the_error_when_the_execution_fails() {
 fn run_with_history_prints_the_events() {
     let file = definition_file(&price_machine());
     let path = file.path().to_str().unwrap();
-    let (code, stdout, _) = asl(&["run", path, "--sub", "PriceFn=local:Price", "--task", "local:Price=echo 1", "--history"]);
+    let (code, stdout, _) =
+        asl(&["run", path, "--sub", "PriceFn=local:Price", "--task", "local:Price=echo 1", "--history"]);
     assert_eq!(code, 0);
     let document: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(document["status"], json!("SUCCEEDED"));

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use asl_engine::{Clock, Engine, ExecutionStatus, MemoryStore, TaskFailure, TaskInvocation, TaskRegistry, VirtualClock};
+use asl_engine::{
+    Clock, Engine, ExecutionStatus, MemoryStore, TaskFailure, TaskInvocation, TaskRegistry, VirtualClock,
+};
 use serde_json::json;
 use time::Duration;
 
@@ -29,14 +31,16 @@ async fn thousands_of_executions_run_at_once_with_retries_and_waits_on_virtual_t
             let calls = Arc::clone(&calls);
             async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                if invocation.context.retry_count == 0 && invocation.input["n"].as_u64().unwrap_or(0).is_multiple_of(3) {
+                if invocation.context.retry_count == 0 && invocation.input["n"].as_u64().unwrap_or(0).is_multiple_of(3)
+                {
                     return Err(TaskFailure::new("Transient", "first try"));
                 }
                 Ok(json!({"n": invocation.input["n"]}))
             }
         })
     };
-    let engine = Engine::builder().store(Arc::new(MemoryStore::new())).tasks(tasks).clock(Arc::new(clock.clone())).build();
+    let engine =
+        Engine::builder().store(Arc::new(MemoryStore::new())).tasks(tasks).clock(Arc::new(clock.clone())).build();
     engine.register("saga", machine(&saga()));
     let count = 3000u64;
     for n in 0..count {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use asl_engine::{
-    Clock, EngineError, EventType, ExecutionStatus, ExecutionStore, MemoryStore, SqliteStore, TaskFailure, TaskInvocation,
-    TaskRegistry, VirtualClock,
+    Clock, EngineError, EventType, ExecutionStatus, ExecutionStore, MemoryStore, SqliteStore, TaskFailure,
+    TaskInvocation, TaskRegistry, VirtualClock,
 };
 use serde_json::{Value, json};
 use time::Duration;
@@ -72,7 +72,10 @@ async fn concurrent_starts_of_one_name_run_one_execution() {
 async fn invalid_names_unknown_machines_and_huge_inputs_are_refused() {
     let app = TestApp::new(TaskRegistry::new());
     app.engine.register("order", machine(&two_tasks()));
-    assert!(matches!(app.engine.start_execution("order", "has space", json!({})).await, Err(EngineError::InvalidName(_))));
+    assert!(matches!(
+        app.engine.start_execution("order", "has space", json!({})).await,
+        Err(EngineError::InvalidName(_))
+    ));
     assert!(matches!(app.engine.start_execution("order", "", json!({})).await, Err(EngineError::InvalidName(_))));
     assert!(matches!(app.engine.start_execution("nope", "x", json!({})).await, Err(EngineError::UnknownMachine(_))));
     let huge = json!("x".repeat(300 * 1024));
@@ -88,10 +91,23 @@ async fn the_history_records_every_transition_with_inputs_and_outputs() {
     app.engine.wait("h1").await.unwrap();
     let history = app.engine.history("h1").await.unwrap();
     use EventType::*;
-    assert_eq!(types(&history), vec![
-        ExecutionStarted, TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited,
-        TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited, ExecutionSucceeded
-    ]);
+    assert_eq!(
+        types(&history),
+        vec![
+            ExecutionStarted,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSucceeded,
+            TaskStateExited,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSucceeded,
+            TaskStateExited,
+            ExecutionSucceeded
+        ]
+    );
     let ids: Vec<u64> = history.iter().map(|e| e.id).collect();
     assert_eq!(ids, (1..=12).collect::<Vec<_>>());
     assert_eq!(history[6].state_name.as_deref(), Some("Charge"));
@@ -200,7 +216,8 @@ async fn a_completed_step_is_not_run_again_after_a_restart() {
                 }
             })
     };
-    let before = TestApp::with_store(tasks(Arc::clone(&reserved), Arc::clone(&charge_calls)), Arc::clone(&store), clock.clone());
+    let before =
+        TestApp::with_store(tasks(Arc::clone(&reserved), Arc::clone(&charge_calls)), Arc::clone(&store), clock.clone());
     before.engine.register("order", machine(&two_tasks()));
     before.engine.start_execution("order", "c2", json!({})).await.unwrap();
     until(|| charge_calls.load(Ordering::SeqCst) == 1).await;
@@ -245,7 +262,9 @@ async fn a_retry_wait_resumes_with_its_counter_and_deadline() {
     let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "work", "End": true,
         "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 30, "MaxAttempts": 2}]}}});
     let script = Script::new();
-    let tasks = || script.register(TaskRegistry::new(), "work", Some(clock.clone()), |_, _| Err(TaskFailure::new("Transient", "")));
+    let tasks = || {
+        script.register(TaskRegistry::new(), "work", Some(clock.clone()), |_, _| Err(TaskFailure::new("Transient", "")))
+    };
     let before = TestApp::with_store(tasks(), Arc::clone(&store), clock.clone());
     before.engine.register("m", machine(&definition));
     before.engine.start_execution("m", "r1", json!({})).await.unwrap();
@@ -284,7 +303,10 @@ async fn an_execution_of_an_unregistered_machine_is_skipped_on_resume() {
 async fn a_stopped_execution_ends_aborted() {
     let clock = VirtualClock::manual(asl_engine::clock::VIRTUAL_EPOCH);
     let app = TestApp::with_store(TaskRegistry::new(), Arc::new(MemoryStore::new()), clock.clone());
-    app.engine.register("m", machine(&json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}})));
+    app.engine.register(
+        "m",
+        machine(&json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}})),
+    );
     app.engine.start_execution("m", "stop-me", json!({})).await.unwrap();
     assert!(app.engine.stop_execution("stop-me", "UserCancelled", "by test"));
     let done = app.engine.wait("stop-me").await.unwrap();
@@ -301,7 +323,11 @@ async fn a_sqlite_store_keeps_the_history_of_finished_executions() {
     let path = dir.path().join("engine.db");
     {
         let store: Arc<dyn ExecutionStore> = Arc::new(SqliteStore::open(&path).unwrap());
-        let app = TestApp::with_store(echo("reserve").with_fn("charge", |_| async { Ok::<_, TaskFailure>(json!(1)) }), store, VirtualClock::new());
+        let app = TestApp::with_store(
+            echo("reserve").with_fn("charge", |_| async { Ok::<_, TaskFailure>(json!(1)) }),
+            store,
+            VirtualClock::new(),
+        );
         app.engine.register("order", machine(&two_tasks()));
         app.engine.start_execution("order", "kept", json!({"id": 5})).await.unwrap();
         app.engine.wait("kept").await.unwrap();

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use asl_engine::{Clock, EventType, ExecutionStatus, MemoryStore, TaskFailure, TaskInvocation, TaskRegistry, VirtualClock};
+use asl_engine::{
+    Clock, EventType, ExecutionStatus, MemoryStore, TaskFailure, TaskInvocation, TaskRegistry, VirtualClock,
+};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -36,7 +38,8 @@ async fn a_retrier_waits_interval_seconds_growing_by_the_backoff_rate_on_virtual
     let clock = VirtualClock::new();
     let script = Script::new();
     let app = TestApp::with_store(flaky(&script, &clock, "Transient", 3), Arc::new(MemoryStore::new()), clock);
-    let definition = task_with(json!({"Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 30, "MaxAttempts": 5}]}));
+    let definition =
+        task_with(json!({"Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 30, "MaxAttempts": 5}]}));
     let started = std::time::Instant::now();
     let done = app.run(&definition, json!({})).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
@@ -60,7 +63,8 @@ async fn a_retrier_with_max_attempts_zero_never_retries() {
     let clock = VirtualClock::new();
     let script = Script::new();
     let app = TestApp::with_store(flaky(&script, &clock, "Transient", 1), Arc::new(MemoryStore::new()), clock);
-    let done = app.run(&task_with(json!({"Retry": [{"ErrorEquals": ["Transient"], "MaxAttempts": 0}]})), json!({})).await;
+    let done =
+        app.run(&task_with(json!({"Retry": [{"ErrorEquals": ["Transient"], "MaxAttempts": 0}]})), json!({})).await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     assert_eq!(script.calls(), 1);
 }
@@ -81,7 +85,8 @@ async fn full_jitter_waits_at_most_the_nominal_delay_and_is_reproducible_with_a_
         let clock = VirtualClock::new();
         let script = Script::new();
         let app = TestApp::with_store(flaky(&script, &clock, "Transient", 3), Arc::new(MemoryStore::new()), clock);
-        let retry = json!({"Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 100, "JitterStrategy": "FULL"}]});
+        let retry =
+            json!({"Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 100, "JitterStrategy": "FULL"}]});
         app.run(&task_with(retry), json!({})).await;
         script.call_times().windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
     };
@@ -116,7 +121,8 @@ async fn the_retry_count_reaches_the_handler_and_the_context_object_while_the_at
     let script = Script::new();
     let tasks = flaky(&script, &clock, "Transient", 2);
     let app = TestApp::with_store(tasks, Arc::new(MemoryStore::new()), clock);
-    let definition = task_with(json!({"Parameters": {"retry.$": "$$.State.RetryCount"}, "Retry": [{"ErrorEquals": ["Transient"]}]}));
+    let definition =
+        task_with(json!({"Parameters": {"retry.$": "$$.State.RetryCount"}, "Retry": [{"ErrorEquals": ["Transient"]}]}));
     app.run(&definition, json!({})).await;
     let counts: Vec<u32> = (0..3).map(|i| script.invocation(i).context.retry_count).collect();
     assert_eq!(counts, vec![0, 1, 2]);
@@ -135,7 +141,8 @@ async fn a_catcher_replaces_the_input_with_the_error_output_by_default() {
 
 #[tokio::test]
 async fn a_catcher_with_result_path_adds_the_error_to_the_input() {
-    let definition = task_with(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"}]}));
+    let definition =
+        task_with(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"}]}));
     let app = TestApp::new(failing("work", "PaymentDeclined", "insufficient funds"));
     let output = app.output(&definition, json!({"order": 1})).await;
     assert_eq!(output, json!({"order": 1, "error": {"Error": "PaymentDeclined", "Cause": "insufficient funds"}}));
@@ -224,7 +231,9 @@ async fn a_task_that_beats_in_time_runs_past_its_heartbeat_interval() {
 async fn a_timed_out_task_can_be_retried() {
     let clock = VirtualClock::new();
     let app = TestApp::with_store(slow(&clock, 100, None), Arc::new(MemoryStore::new()), clock);
-    let definition = task_with(json!({"TimeoutSeconds": 10, "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1, "IntervalSeconds": 5}]}));
+    let definition = task_with(
+        json!({"TimeoutSeconds": 10, "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 1, "IntervalSeconds": 5}]}),
+    );
     let done = app.run(&definition, json!({})).await;
     assert_eq!(done.error.as_deref(), Some("States.Timeout"));
     assert_eq!(done.stop_date.map(|stop| stop - done.start_date), Some(Duration::seconds(25)));
@@ -258,7 +267,9 @@ async fn an_oversized_task_result_exceeds_the_data_limit_and_is_not_caught_by_st
     let definition = task_with(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}]}));
     let done = run(&definition, json!({}), returning("work", big.clone())).await;
     assert_eq!(done.error.as_deref(), Some("States.DataLimitExceeded"));
-    let named = task_with(json!({"Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "ResultPath": null, "Next": "Recover"}]}));
+    let named = task_with(
+        json!({"Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "ResultPath": null, "Next": "Recover"}]}),
+    );
     let done = run(&named, json!({}), returning("work", big)).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use asl_engine::{
-    Clock, Engine, EventType, ExecutionDescription, ExecutionStore, HistoryEvent, MemoryStore, StateMachine, TaskFailure,
-    TaskInvocation, TaskRegistry, VirtualClock,
+    Clock, Engine, EventType, ExecutionDescription, ExecutionStore, HistoryEvent, MemoryStore, StateMachine,
+    TaskFailure, TaskInvocation, TaskRegistry, VirtualClock,
 };
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -30,12 +30,7 @@ impl TestApp {
     }
 
     pub fn with_store(tasks: TaskRegistry, store: Arc<dyn ExecutionStore>, clock: VirtualClock) -> Self {
-        let engine = Engine::builder()
-            .store(store)
-            .tasks(tasks)
-            .clock(Arc::new(clock.clone()))
-            .jitter_seed(7)
-            .build();
+        let engine = Engine::builder().store(store).tasks(tasks).clock(Arc::new(clock.clone())).jitter_seed(7).build();
         Self { engine, clock }
     }
 
@@ -50,7 +45,13 @@ impl TestApp {
     /// Runs and returns the output, failing the test if the execution did not succeed.
     pub async fn output(&self, definition: &Value, input: Value) -> Value {
         let done = self.run(definition, input).await;
-        assert_eq!(done.status, asl_engine::ExecutionStatus::Succeeded, "execution failed: {:?} {:?}", done.error, done.cause);
+        assert_eq!(
+            done.status,
+            asl_engine::ExecutionStatus::Succeeded,
+            "execution failed: {:?} {:?}",
+            done.error,
+            done.cause
+        );
         done.output.as_deref().cloned().unwrap_or(Value::Null)
     }
 
@@ -94,7 +95,13 @@ impl Script {
     }
 
     /// Registers a handler on `resource` that records each call and answers with `respond`.
-    pub fn register<F>(&self, tasks: TaskRegistry, resource: &str, clock: Option<VirtualClock>, respond: F) -> TaskRegistry
+    pub fn register<F>(
+        &self,
+        tasks: TaskRegistry,
+        resource: &str,
+        clock: Option<VirtualClock>,
+        respond: F,
+    ) -> TaskRegistry
     where
         F: Fn(usize, &TaskInvocation) -> Result<Value, TaskFailure> + Send + Sync + 'static,
     {
@@ -117,7 +124,8 @@ impl Script {
 
 /// A registry with one handler that returns its input unchanged.
 pub fn echo(resource: &str) -> TaskRegistry {
-    TaskRegistry::new().with_fn(resource, |invocation: TaskInvocation| async move { Ok::<_, TaskFailure>(invocation.input) })
+    TaskRegistry::new()
+        .with_fn(resource, |invocation: TaskInvocation| async move { Ok::<_, TaskFailure>(invocation.input) })
 }
 
 /// A registry with one handler that always returns `value`.

@@ -47,7 +47,10 @@ async fn result_path_into_a_nested_object_keeps_its_siblings() {
     let app = TestApp::new(hello());
     let input = json!({"strings": {"string1": "a", "string2": "b"}, "who": "x"});
     let output = app.output(&task(json!({"ResultPath": "$.strings.lambdaresult"})), input).await;
-    assert_eq!(output, json!({"strings": {"string1": "a", "string2": "b", "lambdaresult": "Hello, AWS Step Functions!"}, "who": "x"}));
+    assert_eq!(
+        output,
+        json!({"strings": {"string1": "a", "string2": "b", "lambdaresult": "Hello, AWS Step Functions!"}, "who": "x"})
+    );
 }
 
 #[tokio::test]
@@ -58,7 +61,8 @@ async fn input_path_result_path_and_output_path_combine() {
     });
     let app = TestApp::new(tasks);
     let input = json!({"comment": "An input comment.", "data": {"val1": 23, "val2": 17}, "extra": "foo", "lambda": {"who": "AWS Step Functions"}});
-    let definition = task(json!({"InputPath": "$.lambda", "ResultPath": "$.data.lambdaresult", "OutputPath": "$.data"}));
+    let definition =
+        task(json!({"InputPath": "$.lambda", "ResultPath": "$.data.lambdaresult", "OutputPath": "$.data"}));
     let output = app.output(&definition, input).await;
     assert_eq!(script.inputs(), vec![json!({"who": "AWS Step Functions"})]);
     assert_eq!(output, json!({"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"}));
@@ -77,7 +81,9 @@ async fn parameters_select_and_rename_parts_of_the_input() {
     app.output(&definition, input).await;
     assert_eq!(
         script.inputs(),
-        vec![json!({"comment": "Selecting what I care about.", "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"}})]
+        vec![
+            json!({"comment": "Selecting what I care about.", "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"}})
+        ]
     );
 }
 
@@ -96,14 +102,22 @@ async fn result_selector_picks_fields_of_the_result_before_result_path() {
     let result = json!({"resourceType": "elasticmapreduce", "resource": "createCluster.sync",
         "output": {"SdkHttpMetadata": {"HttpStatusCode": 200}, "SdkResponseMetadata": {"RequestId": "1234"}, "ClusterId": "AKIAIOSFODNN7EXAMPLE"}});
     let app = TestApp::new(returning("lambda", result));
-    let definition = task(json!({"ResultSelector": {"ClusterId.$": "$.output.ClusterId", "ResourceType.$": "$.resourceType"}, "ResultPath": "$.EMROutput"}));
+    let definition = task(
+        json!({"ResultSelector": {"ClusterId.$": "$.output.ClusterId", "ResourceType.$": "$.resourceType"}, "ResultPath": "$.EMROutput"}),
+    );
     let output = app.output(&definition, json!({"cluster": "mine"})).await;
-    assert_eq!(output, json!({"cluster": "mine", "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"}}));
+    assert_eq!(
+        output,
+        json!({"cluster": "mine", "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"}})
+    );
 }
 
 #[tokio::test]
 async fn output_path_selects_part_of_the_result() {
-    let app = TestApp::new(returning("lambda", json!({"ExecutedVersion": "$LATEST", "Payload": {"foo": "bar"}, "StatusCode": 200})));
+    let app = TestApp::new(returning(
+        "lambda",
+        json!({"ExecutedVersion": "$LATEST", "Payload": {"foo": "bar"}, "StatusCode": 200}),
+    ));
     assert_eq!(app.output(&task(json!({"OutputPath": "$.Payload"})), json!({})).await, json!({"foo": "bar"}));
 }
 
@@ -184,5 +198,8 @@ async fn intrinsic_functions_work_in_parameters() {
         "json.$": "States.StringToJson($.doc)"
     }, "End": true}}});
     let output = app.output(&definition, json!({"name": "Arnav", "csv": "a,b,c", "doc": "{\"k\":true}"})).await;
-    assert_eq!(output, json!({"greeting": "Hello, my name is Arnav.", "parts": ["a", "b", "c"], "count": 3, "json": {"k": true}}));
+    assert_eq!(
+        output,
+        json!({"greeting": "Hello, my name is Arnav.", "parts": ["a", "b", "c"], "count": 3, "json": {"k": true}})
+    );
 }

@@ -67,7 +67,8 @@ async fn a_wait_reads_seconds_or_a_timestamp_from_the_input() {
     let done = app.run(&by_seconds, json!({"delay": 90})).await;
     assert_eq!(done.stop_date.map(|stop| stop - done.start_date), Some(Duration::seconds(90)));
 
-    let by_timestamp = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.until", "End": true}}});
+    let by_timestamp =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.until", "End": true}}});
     let until = app.clock.now() + Duration::minutes(5);
     let until_text = until.format(&time::format_description::well_known::Rfc3339).unwrap();
     let done = app.run(&by_timestamp, json!({"until": until_text})).await;
@@ -77,7 +78,8 @@ async fn a_wait_reads_seconds_or_a_timestamp_from_the_input() {
 #[tokio::test]
 async fn a_wait_until_a_past_timestamp_ends_at_once() {
     let app = TestApp::new(TaskRegistry::new());
-    let definition = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2000-01-01T00:00:00Z", "End": true}}});
+    let definition =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2000-01-01T00:00:00Z", "End": true}}});
     let done = app.run(&definition, json!({})).await;
     assert_eq!(done.stop_date, Some(done.start_date));
 }
@@ -106,7 +108,8 @@ async fn a_fail_state_can_take_error_and_cause_from_paths_and_intrinsics() {
 
 #[tokio::test]
 async fn a_succeed_state_applies_input_and_output_paths() {
-    let definition = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}}});
+    let definition =
+        json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "InputPath": "$.a", "OutputPath": "$.b"}}});
     let app = TestApp::new(TaskRegistry::new());
     assert_eq!(app.output(&definition, json!({"a": {"b": 2}})).await, json!(2));
 }
@@ -180,7 +183,10 @@ async fn a_map_runs_its_processor_per_item_with_item_selector_and_keeps_order() 
     let output = app.output(&map_machine(json!({})), shipment()).await;
     let shipped = &output["detail"]["shipped"];
     assert_eq!(shipped.as_array().map(Vec::len), Some(3));
-    assert_eq!(shipped[0], json!({"parcel": {"prod": "R31", "dest-code": 9511, "quantity": 1344}, "index": 0, "courier": "UQS"}));
+    assert_eq!(
+        shipped[0],
+        json!({"parcel": {"prod": "R31", "dest-code": 9511, "quantity": 1344}, "index": 0, "courier": "UQS"})
+    );
     assert_eq!(shipped[2]["index"], json!(2));
     assert_eq!(output["ship-date"], json!("2016-03-14T01:59:00Z"));
 }
@@ -209,7 +215,11 @@ async fn a_map_with_max_concurrency_runs_at_most_that_many_items_at_once() {
     let done = app.run(&map_machine(json!({"MaxConcurrency": 2})), input).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     assert_eq!(peak.load(Ordering::SeqCst), 2);
-    assert_eq!(done.stop_date.map(|stop| stop - done.start_date), Some(Duration::seconds(40)), "7 items, 2 at a time, 10 s each");
+    assert_eq!(
+        done.stop_date.map(|stop| stop - done.start_date),
+        Some(Duration::seconds(40)),
+        "7 items, 2 at a time, 10 s each"
+    );
 }
 
 #[tokio::test]
@@ -223,7 +233,9 @@ async fn a_legacy_map_with_iterator_and_parameters_still_runs() {
 
 #[tokio::test]
 async fn a_map_over_a_non_array_fails_with_states_runtime() {
-    let done = run(&map_machine(json!({})), json!({"detail": {"delivery-partner": "x", "shipped": "nope"}}), echo("ship")).await;
+    let done =
+        run(&map_machine(json!({})), json!({"detail": {"delivery-partner": "x", "shipped": "nope"}}), echo("ship"))
+            .await;
     assert_eq!(done.error.as_deref(), Some("States.Runtime"));
 }
 
@@ -312,11 +324,11 @@ async fn a_failing_iteration_cancels_the_iterations_still_running() {
 #[tokio::test]
 async fn a_parallel_state_applies_result_selector_to_its_branch_results() {
     let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
-        "ResultSelector": {"first.$": "$[0]", "count.$": "States.ArrayLength($)"}, "ResultPath": "$.summary",
-        "Branches": [
-            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
-            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "End": true}}}
-        ]}}});
+    "ResultSelector": {"first.$": "$[0]", "count.$": "States.ArrayLength($)"}, "ResultPath": "$.summary",
+    "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+        {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": "b", "End": true}}}
+    ]}}});
     let app = TestApp::new(TaskRegistry::new());
     assert_eq!(app.output(&definition, json!({"k": 1})).await, json!({"k": 1, "summary": {"first": "a", "count": 2}}));
 }
@@ -329,11 +341,11 @@ async fn a_retried_parallel_state_runs_all_its_branches_again() {
     });
     let tasks = tasks.with_fn("steady", |_| async { Ok::<_, TaskFailure>(json!("steady")) });
     let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
-        "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 5}],
-        "Branches": [
-            {"StartAt": "F", "States": {"F": {"Type": "Task", "Resource": "flaky", "End": true}}},
-            {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "steady", "End": true}}}
-        ]}}});
+    "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 5}],
+    "Branches": [
+        {"StartAt": "F", "States": {"F": {"Type": "Task", "Resource": "flaky", "End": true}}},
+        {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "steady", "End": true}}}
+    ]}}});
     let app = TestApp::new(tasks);
     let done = app.run(&definition, json!({})).await;
     assert_eq!(done.output.as_deref(), Some(&json!(["ok", "steady"])));
