@@ -244,6 +244,21 @@ struct Live {
     abort: watch::Sender<Option<StateError>>,
 }
 
+/// A name reserved in the live table by a start in progress.
+struct Reservation<'a> {
+    live: &'a Mutex<HashMap<String, Live>>,
+    name: &'a str,
+    armed: bool,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.live.lock().remove(self.name);
+        }
+    }
+}
+
 /// How a driver ended.
 enum Stop {
     Ended(Ending),
@@ -317,6 +332,9 @@ impl Engine {
             );
             (done_sender, abort_receiver, start_date)
         };
+        // Until a driver runs, the name is only reserved: any way out of this function (an
+        // existing execution, a store error, the caller dropping this future) frees it.
+        let mut reservation = Reservation { live: &self.inner.live, name, armed: true };
 
         let start_state = &definition.body.states[&*definition.body.start_at];
         let mut events = vec![
@@ -349,6 +367,7 @@ impl Engine {
         };
         match services.store.create(record, events).await {
             Ok(Created::New) => {
+                reservation.armed = false;
                 let execution = Execution::new(
                     Arc::clone(services),
                     definition,
@@ -367,7 +386,7 @@ impl Engine {
                 })
             }
             Ok(Created::Existing(existing)) => {
-                self.inner.live.lock().remove(name);
+                drop(reservation);
                 if existing.machine == machine && existing.input == input {
                     Ok(StartedExecution {
                         name: name.to_owned(),
@@ -379,10 +398,7 @@ impl Engine {
                     Err(EngineError::ExecutionAlreadyExists(name.to_owned()))
                 }
             }
-            Err(error) => {
-                self.inner.live.lock().remove(name);
-                Err(error.into())
-            }
+            Err(error) => Err(error.into()),
         }
     }
 

@@ -146,6 +146,12 @@ pub(crate) fn format_time(time: OffsetDateTime) -> String {
     time.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
 }
 
+/// Takes the events of a step for a commit, leaving room for the next step's usual two
+/// (`...Exited` and `...Entered`): stores keep these vectors, so they should not be oversized.
+fn take_events(events: &mut Vec<HistoryEvent>) -> Vec<HistoryEvent> {
+    std::mem::replace(events, Vec::with_capacity(2))
+}
+
 /// How a body ended, with the events of its last step not yet committed.
 #[derive(Debug)]
 pub(crate) struct Ending {
@@ -213,13 +219,13 @@ impl<'a> Fiber<'a> {
                         phase: Phase::Ready,
                     };
                     let change = if self.durable { Change::Cursor(cursor.clone()) } else { Change::None };
-                    self.execution.commit(std::mem::take(&mut events), change).await?;
+                    self.execution.commit(take_events(&mut events), change).await?;
                 }
                 Step::Suspend => {
                     if self.durable {
-                        self.execution.commit(std::mem::take(&mut events), Change::Cursor(cursor.clone())).await?;
+                        self.execution.commit(take_events(&mut events), Change::Cursor(cursor.clone())).await?;
                     } else if !events.is_empty() {
-                        self.execution.commit(std::mem::take(&mut events), Change::None).await?;
+                        self.execution.commit(take_events(&mut events), Change::None).await?;
                     }
                 }
                 Step::End(output) => return Ok(Ending { result: Ok(output), events }),

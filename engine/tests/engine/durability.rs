@@ -338,3 +338,52 @@ async fn a_sqlite_store_keeps_the_history_of_finished_executions() {
     assert_eq!(description.status, ExecutionStatus::Succeeded);
     assert_eq!(app.engine.history("kept").await.unwrap().len(), 12);
 }
+
+/// A store whose first `create` never completes, as if the caller gave up while it ran.
+#[derive(Debug, Default)]
+struct StuckOnce {
+    inner: MemoryStore,
+    stuck: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ExecutionStore for StuckOnce {
+    async fn create(
+        &self,
+        record: asl_engine::store::ExecutionRecord,
+        events: Vec<asl_engine::HistoryEvent>,
+    ) -> Result<asl_engine::store::Created, asl_engine::StoreError> {
+        if !self.stuck.swap(true, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.create(record, events).await
+    }
+
+    fn commit(&self, name: &str, commit: asl_engine::store::Commit) -> asl_engine::store::StoreFuture<()> {
+        self.inner.commit(name, commit)
+    }
+
+    async fn load(&self, name: &str) -> Result<Option<asl_engine::store::ExecutionRecord>, asl_engine::StoreError> {
+        self.inner.load(name).await
+    }
+
+    async fn history(&self, name: &str) -> Result<Vec<asl_engine::HistoryEvent>, asl_engine::StoreError> {
+        self.inner.history(name).await
+    }
+
+    async fn running(&self) -> Result<Vec<asl_engine::store::ExecutionRecord>, asl_engine::StoreError> {
+        self.inner.running().await
+    }
+}
+
+#[tokio::test]
+async fn a_start_abandoned_by_its_caller_does_not_hold_the_name() {
+    let app = TestApp::with_store(TaskRegistry::new(), Arc::new(StuckOnce::default()), VirtualClock::new());
+    app.engine.register("m", machine(&json!({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}})));
+    let abandoned =
+        tokio::time::timeout(std::time::Duration::from_millis(10), app.engine.start_execution("m", "x", json!({})));
+    assert!(abandoned.await.is_err(), "the stuck start completed");
+    let started = app.engine.start_execution("m", "x", json!({})).await.unwrap();
+    assert!(!started.already_existed);
+    assert_eq!(app.engine.wait("x").await.unwrap().status, ExecutionStatus::Succeeded);
+}
