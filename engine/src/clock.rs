@@ -143,8 +143,16 @@ impl Clock for SystemClock {
 
     fn sleep_until(&self, deadline: OffsetDateTime) -> Sleep {
         let remaining = (deadline - OffsetDateTime::now_utc()).max(Duration::ZERO);
-        let real = std::time::Duration::try_from(remaining * self.scale).unwrap_or_default();
-        Box::pin(tokio::time::sleep(real))
+        let mut real = std::time::Duration::try_from(remaining * self.scale).unwrap_or(std::time::Duration::MAX);
+        Box::pin(async move {
+            // Tokio timers reach about two years ahead: sleep in chunks of one year.
+            const CHUNK: std::time::Duration = std::time::Duration::from_hours(365 * 24);
+            while !real.is_zero() {
+                let chunk = real.min(CHUNK);
+                tokio::time::sleep(chunk).await;
+                real -= chunk;
+            }
+        })
     }
 }
 
