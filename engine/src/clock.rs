@@ -104,9 +104,10 @@ impl Drop for Parked<'_> {
     }
 }
 
-/// The wall clock. With a time scale, every delay is multiplied by the scale:
-/// `SystemClock::with_time_scale(0.01)` makes a 30-second retry wait last 0.3 s. Timestamps
-/// (`now()`, history) stay real.
+/// The wall clock. With a time scale, the delays the state machine asks for (`Wait` states and
+/// retry intervals) are multiplied by the scale: `SystemClock::with_time_scale(0.01)` makes a
+/// 30-second retry wait last 0.3 s. Timeouts (`TimeoutSeconds`, `HeartbeatSeconds`) stay real:
+/// they bound work that does not go any faster. Timestamps (`now()`, history) stay real too.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     scale: f64,
@@ -142,18 +143,27 @@ impl Clock for SystemClock {
     }
 
     fn sleep_until(&self, deadline: OffsetDateTime) -> Sleep {
-        let remaining = (deadline - OffsetDateTime::now_utc()).max(Duration::ZERO);
-        let mut real = std::time::Duration::try_from(remaining * self.scale).unwrap_or(std::time::Duration::MAX);
-        Box::pin(async move {
-            // Tokio timers reach about two years ahead: sleep in chunks of one year.
-            const CHUNK: std::time::Duration = std::time::Duration::from_hours(365 * 24);
-            while !real.is_zero() {
-                let chunk = real.min(CHUNK);
-                tokio::time::sleep(chunk).await;
-                real -= chunk;
-            }
-        })
+        sleep_real(deadline, self.scale)
     }
+
+    fn timer(&self, deadline: OffsetDateTime) -> Sleep {
+        sleep_real(deadline, 1.0)
+    }
+}
+
+/// Sleeps until `deadline`, the time left multiplied by `scale`.
+fn sleep_real(deadline: OffsetDateTime, scale: f64) -> Sleep {
+    let remaining = (deadline - OffsetDateTime::now_utc()).max(Duration::ZERO);
+    let mut real = std::time::Duration::try_from(remaining * scale).unwrap_or(std::time::Duration::MAX);
+    Box::pin(async move {
+        // Tokio timers reach about two years ahead: sleep in chunks of one year.
+        const CHUNK: std::time::Duration = std::time::Duration::from_hours(365 * 24);
+        while !real.is_zero() {
+            let chunk = real.min(CHUNK);
+            tokio::time::sleep(chunk).await;
+            real -= chunk;
+        }
+    })
 }
 
 /// A clock for tests: time moves only when told to, or — in auto-advance mode — jumps to the
@@ -456,6 +466,19 @@ mod tests {
         assert_eq!(clock.pending_sleepers(), 1);
         drop(sleep);
         assert_eq!(clock.pending_sleepers(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_time_scale_shortens_waits_but_not_timeouts() {
+        let clock = SystemClock::with_time_scale(0.01);
+        let deadline = clock.now() + Duration::seconds(30);
+        let (wait, timeout) = (clock.sleep_until(deadline), clock.timer(deadline));
+
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(1), wait).await;
+        let timed_out = tokio::time::timeout(std::time::Duration::from_secs(10), timeout).await;
+
+        assert!(waited.is_ok(), "a 30 s wait at scale 0.01 lasts 0.3 s");
+        assert!(timed_out.is_err(), "a 30 s timeout lasts 30 s whatever the scale");
     }
 
     #[test]

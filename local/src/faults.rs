@@ -50,9 +50,10 @@ impl Faults {
         for rule in spec.split(',').map(str::trim).filter(|r| !r.is_empty()) {
             let parts: Vec<&str> = rule.split(':').collect();
             let (state, error, probability, timing) = match parts.as_slice() {
-                [state, error, probability] => (state, error, probability, Timing::Before),
+                [state, error, probability] | [state, error, probability, "before"] => {
+                    (state, error, probability, Timing::Before)
+                }
                 [state, error, probability, "after"] => (state, error, probability, Timing::After),
-                [state, error, probability, "before"] => (state, error, probability, Timing::Before),
                 _ => bail!("fault `{rule}` is not State:Error:probability[:after]"),
             };
             let probability: f64 =

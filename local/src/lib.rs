@@ -43,7 +43,7 @@ use saga::{EngineWorkflows, SagaTasks};
 const SEED_CATALOG: &str = include_str!("../../data/catalog.json");
 
 /// How long links to invoices and labels work.
-const LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const LINK_TTL: Duration = Duration::from_hours(7 * 24);
 
 /// Everything the local product runs on, opened on a data directory.
 #[derive(Debug, Clone)]
