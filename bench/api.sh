@@ -17,7 +17,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data_dir"; }
 trap cleanup EXIT
 
-RUST_LOG=warn PORT=$api_port DATA_DIR="$data_dir" target/release/orderflow & pids+=($!)
+# The API alone: workflows paused, so orders are accepted and held (the saga is bench/saga.sh).
+WORKFLOWS=paused RUST_LOG=warn PORT=$api_port DATA_DIR="$data_dir" target/release/orderflow & pids+=($!)
 PORT=$hello_port target/release/examples/hello & pids+=($!)
 for port in $api_port $hello_port; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null -w '' 2>/dev/null && break
