@@ -14,4 +14,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "API fuzzing from the OpenAPI document"
+scripts/api-fuzz.sh
+
 step "done"

@@ -80,11 +80,13 @@ pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<
     path = "/api/v0/orders",
     tag = TAG,
     request_body = PlaceOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe; 1 to 255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe; 1 to 255 visible ASCII characters",
+        max_length = 255, pattern = "^[!-~]{1,255}$")),
     responses(
         (status = 202, description = "Accepted: stored and its workflow started", body = OrderView,
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Malformed JSON or an invalid header", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not order for this customer", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or an Idempotency-Key reused for another request", body = Problem,
@@ -192,6 +194,8 @@ fn decode_cursor(cursor: &str) -> Option<OrderId> {
     responses(
         (status = 200, body = OrderList),
         (status = 400, description = "An invalid query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not list this customer's orders", body = Problem,
+            content_type = "application/problem+json"),
     )
 )]
 pub async fn list_orders(
@@ -279,6 +283,7 @@ fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: serde_j
     request_body(content = OrderPatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Shipped or cancelled, or the price would change", body = Problem,
             content_type = "application/problem+json"),
@@ -387,6 +392,7 @@ pub async fn patch_order(
     ),
     responses(
         (status = 202, description = "Cancellation requested (or already requested)", body = OrderView),
+        (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The order has shipped", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),

@@ -18,22 +18,23 @@ use crate::problem::InvalidParam;
 pub struct PlaceOrder {
     pub customer: CustomerInput,
     /// 1 to 100 lines, each SKU at most once.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ItemInput>,
     pub shipping_address: AddressInput,
     /// The id of the customer's saved, pre-approved payment method (Stripe style).
-    #[schema(example = "pm_card_visa")]
+    #[schema(example = "pm_card_visa", pattern = "^pm_[A-Za-z0-9_]{1,125}$")]
     pub payment_method: String,
     /// At most one promotion code.
-    #[schema(example = "WELCOME10")]
+    #[schema(example = "WELCOME10", pattern = "^[A-Za-z0-9-]{3,32}$")]
     pub promo_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerInput {
-    #[schema(example = "cus_ada")]
+    #[schema(example = "cus_ada", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub id: String,
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: String,
     #[schema(example = "Ada Lovelace")]
     pub name: String,
@@ -42,7 +43,7 @@ pub struct CustomerInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemInput {
-    #[schema(example = "MUG-CLASSIC-WHT")]
+    #[schema(example = "MUG-CLASSIC-WHT", pattern = "^[A-Za-z0-9][A-Za-z0-9-]{2,31}$")]
     pub sku: String,
     /// 1 to 999.
     #[schema(example = 2, minimum = 1, maximum = 999)]
@@ -68,7 +69,7 @@ pub struct AddressInput {
     #[schema(example = "94103")]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
+    #[schema(example = "US", pattern = "^[A-Za-z]{2}$")]
     pub country: String,
 }
 
