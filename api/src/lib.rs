@@ -38,7 +38,7 @@ use orderflow_domain::pricing::tax::TaxPolicy;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -157,7 +157,28 @@ pub fn app(state: AppState) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
+}
+
+/// Request ids for requests that come without one: a prefix unique to this process and a
+/// counter, so making one costs no system call (a UUID per request costs a `getrandom`).
+#[derive(Debug, Clone)]
+struct RequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self { prefix: ulid::Ulid::generate().to_string().into(), next: Arc::default() }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
 }
 
 async fn problem_description(Path(slug): Path<String>) -> Result<Response, ApiError> {

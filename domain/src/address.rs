@@ -21,6 +21,12 @@ NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC AS GU MP PR
 const CA_REGIONS: &str = "AB BC MB NB NL NS NT NU ON PE QC SK YT";
 const AU_REGIONS: &str = "ACT NSW NT QLD SA TAS VIC WA";
 
+/// Whether `list`, two-letter codes separated by single spaces, holds `code`. Runs on every
+/// order, so it compares bytes in place rather than splitting the list.
+pub(crate) fn lists_code(list: &str, code: [u8; 2]) -> bool {
+    list.as_bytes().chunks(3).any(|entry| entry[..2] == code)
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -36,10 +42,15 @@ impl CountryCode {
             .as_bytes()
             .try_into()
             .map_err(|_| Invalid::new("must be an ISO 3166-1 alpha-2 country code such as `US`"))?;
-        if !bytes.iter().all(u8::is_ascii_uppercase) || !ISO_3166_1_ALPHA_2.split(' ').any(|c| c == upper) {
+        if !bytes.iter().all(u8::is_ascii_uppercase) || !lists_code(ISO_3166_1_ALPHA_2, bytes) {
             return Err(Invalid::new(format!("`{}` is not an ISO 3166-1 alpha-2 country code", raw.trim())));
         }
         Ok(Self(bytes))
+    }
+
+    /// The code's two letters.
+    pub fn bytes(self) -> [u8; 2] {
+        self.0
     }
 
     pub fn as_str(&self) -> &str {
@@ -292,6 +303,15 @@ mod tests {
     fn countries_without_known_formats_accept_any_plausible_postal_code() {
         let fields = AddressFields { region: None, postal_code: "LV-1050", country: "LV", ..us_address() };
         assert!(PostalAddress::parse(&fields).is_ok());
+    }
+
+    #[test]
+    fn every_listed_code_is_two_letters_and_a_space() {
+        for list in [ISO_3166_1_ALPHA_2, crate::pricing::shipping::EUROPE] {
+            assert!(list.split(' ').all(|code| code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())));
+        }
+        assert!(lists_code(ISO_3166_1_ALPHA_2, *b"ZW") && lists_code(ISO_3166_1_ALPHA_2, *b"AD"));
+        assert!(!lists_code(ISO_3166_1_ALPHA_2, *b"XX"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub enum ShippingZone {
     International,
 }
 
-const EUROPE: &str = "AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU \
+pub(crate) const EUROPE: &str = "AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU \
 LV MC MD ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA";
 
 impl ShippingZone {
@@ -24,7 +24,7 @@ impl ShippingZone {
         match country.as_str() {
             "US" | "PR" | "GU" | "VI" | "AS" | "MP" => Self::Domestic,
             "CA" | "MX" => Self::NorthAmerica,
-            code if EUROPE.split(' ').any(|c| c == code) => Self::Europe,
+            _ if crate::address::lists_code(EUROPE, country.bytes()) => Self::Europe,
             _ => Self::International,
         }
     }
