@@ -3,6 +3,8 @@
 //! A rule is compiled when the definition loads. Evaluation follows Step Functions:
 //! a comparison whose `Variable` (or `...Path` operand) is missing fails the execution with
 //! `States.Runtime`, except `IsPresent`; a value of the wrong type makes a comparison false.
+//! `Variable` and the `...Path` operands read the state's effective input (`$.total`) or the
+//! context object (`$$.Execution.Input.total`).
 
 use std::cmp::Ordering;
 
@@ -11,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::errors::StateError;
-use crate::paths::Path;
+use crate::paths::{Path, Scope};
 
 /// The kind of value a comparison works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +46,42 @@ impl Relation {
     }
 }
 
+/// Where a rule reads a value: the effective input (`$...`) or the context object (`$$...`).
+#[derive(Debug, Clone)]
+struct Location {
+    path: Path,
+    in_context: bool,
+}
+
+impl Location {
+    fn parse(text: &str) -> Result<Self, String> {
+        Ok(match text.strip_prefix("$$") {
+            Some(rest) => Self { path: Path::parse(&format!("${rest}"))?, in_context: true },
+            None => Self { path: Path::parse(text)?, in_context: false },
+        })
+    }
+
+    fn find(&self, scope: &Scope<'_>) -> Option<Value> {
+        self.path.find(if self.in_context { scope.context() } else { scope.input() })
+    }
+
+    /// The value, or the `States.Runtime` error of a condition path that finds nothing.
+    fn select(&self, scope: &Scope<'_>) -> Result<Value, StateError> {
+        self.find(scope).ok_or_else(|| {
+            StateError::runtime(format!(
+                "Invalid path '{}{}': The choice state's condition path references an invalid value.",
+                if self.in_context { "$" } else { "" },
+                self.path.as_str()
+            ))
+        })
+    }
+}
+
 /// The right-hand side of a comparison.
 #[derive(Debug, Clone)]
 enum Operand {
     Literal(Value),
-    Path(Path),
+    Path(Location),
 }
 
 /// A type test.
@@ -90,7 +123,7 @@ enum Node {
     /// The rule does not hold.
     Not(Box<Rule>),
     /// A test of the value at `variable`.
-    Check { variable: Path, test: Box<Test> },
+    Check { variable: Location, test: Box<Test> },
 }
 
 /// Names of the fields a rule may have besides its operator.
@@ -119,7 +152,7 @@ impl Rule {
             _ => {}
         }
         let variable = match object.get("Variable") {
-            Some(Value::String(text)) => Path::parse(text).map_err(|e| ("Variable".to_owned(), e))?,
+            Some(Value::String(text)) => Location::parse(text).map_err(|e| ("Variable".to_owned(), e))?,
             Some(_) => return Err(("Variable".into(), "must be a string path".into())),
             None => return Err(("Variable".into(), format!("the rule with {operator} has no Variable"))),
         };
@@ -151,12 +184,12 @@ impl Rule {
         Ok(Self(if operator == "And" { Node::And(rules) } else { Node::Or(rules) }))
     }
 
-    /// Evaluates the rule against the state input.
-    pub fn evaluate(&self, input: &Value) -> Result<bool, StateError> {
+    /// Evaluates the rule against the state's effective input (and context object).
+    pub fn evaluate(&self, scope: &Scope<'_>) -> Result<bool, StateError> {
         match &self.0 {
             Node::And(rules) => {
                 for rule in rules {
-                    if !rule.evaluate(input)? {
+                    if !rule.evaluate(scope)? {
                         return Ok(false);
                     }
                 }
@@ -164,14 +197,14 @@ impl Rule {
             }
             Node::Or(rules) => {
                 for rule in rules {
-                    if rule.evaluate(input)? {
+                    if rule.evaluate(scope)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Node::Not(rule) => Ok(!rule.evaluate(input)?),
-            Node::Check { variable, test } => evaluate_check(variable, test, input),
+            Node::Not(rule) => Ok(!rule.evaluate(scope)?),
+            Node::Check { variable, test } => evaluate_check(variable, test, scope),
         }
     }
 }
@@ -213,7 +246,7 @@ fn compile_test(operator: &str, value: &Value) -> Result<Test, String> {
         _ => return Err(format!("'{operator}' is not a comparison operator")),
     };
     let operand = if is_path {
-        Operand::Path(Path::parse(value.as_str().ok_or("must be a string path")?)?)
+        Operand::Path(Location::parse(value.as_str().ok_or("must be a string path")?)?)
     } else {
         let fits = match kind {
             Kind::String => value.is_string(),
@@ -229,17 +262,11 @@ fn compile_test(operator: &str, value: &Value) -> Result<Test, String> {
     Ok(Test::Compare { kind, relation, operand })
 }
 
-fn evaluate_check(variable: &Path, test: &Test, input: &Value) -> Result<bool, StateError> {
-    let found = variable.find(input);
+fn evaluate_check(variable: &Location, test: &Test, scope: &Scope<'_>) -> Result<bool, StateError> {
     if let Test::Type { test: TypeTest::Present, expected } = test {
-        return Ok(found.is_some() == *expected);
+        return Ok(variable.find(scope).is_some() == *expected);
     }
-    let value = found.ok_or_else(|| {
-        StateError::runtime(format!(
-            "Invalid path '{}': The choice state's condition path references an invalid value.",
-            variable.as_str()
-        ))
-    })?;
+    let value = variable.select(scope)?;
     Ok(match test {
         Test::Type { test, expected } => {
             let actual = match test {
@@ -256,12 +283,7 @@ fn evaluate_check(variable: &Path, test: &Test, input: &Value) -> Result<bool, S
         Test::Compare { kind, relation, operand } => {
             let other = match operand {
                 Operand::Literal(v) => v.clone(),
-                Operand::Path(path) => path.find(input).ok_or_else(|| {
-                    StateError::runtime(format!(
-                        "Invalid path '{}': The choice state's condition path references an invalid value.",
-                        path.as_str()
-                    ))
-                })?,
+                Operand::Path(location) => location.select(scope)?,
             };
             compare(*kind, &value, &other).is_some_and(|ordering| relation.holds(ordering))
         }
@@ -345,8 +367,16 @@ mod tests {
         Rule::compile(&map).unwrap_or_else(|(field, e)| panic!("{field}: {e}"))
     }
 
+    fn context() -> Value {
+        json!({"Execution": {"Input": {"mode": "express", "limit": 3}}, "State": {"Name": "Route"}})
+    }
+
+    fn evaluate(rule_json: Value, input: &Value) -> Result<bool, StateError> {
+        rule(rule_json).evaluate(&Scope::new(input, &context))
+    }
+
     fn holds(rule_json: Value, input: Value) -> bool {
-        rule(rule_json).evaluate(&input).unwrap_or_else(|e| panic!("{e}"))
+        evaluate(rule_json, &input).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -407,10 +437,22 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let err = rule(json!({"Variable": "$.missing", "StringEquals": "a"})).evaluate(&json!({})).unwrap_err();
+        let err = evaluate(json!({"Variable": "$.missing", "StringEquals": "a"}), &json!({})).unwrap_err();
         assert_eq!(err.error, names::RUNTIME);
-        let err = rule(json!({"Variable": "$.missing", "IsNull": true})).evaluate(&json!({})).unwrap_err();
+        let err = evaluate(json!({"Variable": "$.missing", "IsNull": true}), &json!({})).unwrap_err();
         assert_eq!(err.error, names::RUNTIME);
+    }
+
+    #[test]
+    fn variables_and_path_operands_may_read_the_context_object() {
+        let input = json!({"mode": "standard", "count": 3});
+        assert!(holds(json!({"Variable": "$$.Execution.Input.mode", "StringEquals": "express"}), input.clone()));
+        assert!(holds(json!({"Variable": "$$.State.Name", "StringEqualsPath": "$$.State.Name"}), input.clone()));
+        assert!(holds(json!({"Variable": "$.count", "NumericEqualsPath": "$$.Execution.Input.limit"}), input.clone()));
+        assert!(holds(json!({"Variable": "$$.Execution.Input.missing", "IsPresent": false}), input.clone()));
+        let err = evaluate(json!({"Variable": "$$.Execution.Nope", "IsNull": true}), &input).unwrap_err();
+        assert_eq!(err.error, names::RUNTIME);
+        assert!(err.cause.contains("'$$.Execution.Nope'"), "{}", err.cause);
     }
 
     #[test]

@@ -44,13 +44,14 @@ impl Fiber<'_> {
         events: &mut Vec<HistoryEvent>,
     ) -> Result<Step, StateError> {
         let effective = state.input_path.apply(&cursor.input, "InputPath")?;
-        let mut next = None;
-        for (rule, target) in &choice.choices {
-            if rule.evaluate(&effective)? {
-                next = Some(target);
-                break;
+        let next = self.with_scope(cursor, &effective, None, |scope| -> Result<_, StateError> {
+            for (rule, target) in &choice.choices {
+                if rule.evaluate(scope)? {
+                    return Ok(Some(target));
+                }
             }
-        }
+            Ok(None)
+        })?;
         let next = next.or(choice.default.as_ref()).ok_or_else(|| {
             StateError::runtime(format!(
                 "No Choice Rules matched in the Choice state '{}' and it has no Default",
