@@ -12,6 +12,7 @@ step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
+npm ci --no-audit --no-fund --prefix engine/tests/differential
 cargo test --workspace --locked
 
 step "API fuzzing from the OpenAPI document"
