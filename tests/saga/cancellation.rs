@@ -60,4 +60,5 @@ async fn a_shipped_order_can_no_longer_be_cancelled() {
     let response = app.client.delete(app.url(&format!("/api/v0/orders/{id}"))).send().await.unwrap();
 
     expect_problem(response, 409, "order-not-modifiable").await;
+    assert_guarantees(&app, &[]).await;
 }

@@ -57,6 +57,7 @@ async fn the_execution_history_speaks_step_functions() {
         .iter()
         .any(|e: &Value| e["type"] == "TaskSucceeded" && e["stateName"] == "ChargePayment");
     assert!(charged, "no TaskSucceeded for ChargePayment in {events:?}");
+    assert_guarantees(&app, &[]).await;
 }
 
 #[tokio::test]
@@ -67,6 +68,7 @@ async fn documents_links_refuse_a_tampered_signature() {
     let url = order["invoice"]["url"].as_str().unwrap().replace("invoices/INV", "invoices/INX");
     let response = app.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 403);
+    assert_guarantees(&app, &[]).await;
 }
 
 #[tokio::test]
@@ -83,4 +85,5 @@ async fn orders_placed_while_workflows_are_paused_are_processed_once_they_run() 
     for id in &ids {
         assert_eq!(app.settled_order(id).await["status"], "shipped");
     }
+    assert_guarantees(&app, &[]).await;
 }
