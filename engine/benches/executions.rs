@@ -17,24 +17,14 @@ use asl_engine::{
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
-/// Ten states: six Pass, three Choice, one Succeed.
+/// Ten states: six Pass, three Choice, one Succeed (`ten-states.asl.json`, which
+/// `bench/engine.sh` also runs with aws-local-stepfunctions).
 fn ten_states() -> StateMachine {
-    let definition = json!({"StartAt": "Normalize", "States": {
-        "Normalize": {"Type": "Pass", "Parameters": {"id.$": "$.id", "total.$": "$.total", "lines": 3}, "Next": "IsBig"},
-        "IsBig": {"Type": "Choice", "Choices": [{"Variable": "$.total", "NumericGreaterThan": 100, "Next": "Big"}], "Default": "Small"},
-        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "Next": "Stamp"},
-        "Small": {"Type": "Pass", "Result": "small", "ResultPath": "$.size", "Next": "Stamp"},
-        "Stamp": {"Type": "Pass", "Parameters": {"order.$": "$", "by": "bench"}, "Next": "HasLines"},
-        "HasLines": {"Type": "Choice", "Choices": [{"Variable": "$.order.lines", "NumericGreaterThanEquals": 1, "Next": "Lines"}], "Default": "Done"},
-        "Lines": {"Type": "Pass", "ResultPath": "$.copy", "Next": "IsBench"},
-        "IsBench": {"Type": "Choice", "Choices": [{"Variable": "$.by", "StringEquals": "bench", "Next": "Shape"}], "Default": "Done"},
-        "Shape": {"Type": "Pass", "OutputPath": "$.order", "Next": "Done"},
-        "Done": {"Type": "Succeed"}
-    }});
-    StateMachine::from_value(&definition).expect("the benchmark machine is valid")
+    StateMachine::from_json(include_str!("ten-states.asl.json"), &std::collections::HashMap::<String, String>::new())
+        .expect("the benchmark machine is valid")
 }
 
-/// The transitions of one execution: nine state changes into the ten states visited.
+/// The state transitions of one execution: it enters nine of the ten states (Big or Small).
 const TRANSITIONS_PER_EXECUTION: u64 = 9;
 
 fn engine(store: Arc<dyn ExecutionStore>) -> Engine {
