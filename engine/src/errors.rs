@@ -22,8 +22,11 @@ pub mod names {
     pub const TIMEOUT: &str = "States.Timeout";
     /// A task sent no heartbeat for longer than `HeartbeatSeconds`.
     pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
-    /// An error the execution cannot recover from (bad path, no choice matched, ...).
+    /// An error the execution cannot recover from (bad path, bad intrinsic arguments, ...).
     pub const RUNTIME: &str = "States.Runtime";
+    /// A `Choice` state matched no rule and has no `Default` (the name the States Language
+    /// specification and Step Functions' error list give it).
+    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
     /// A payload exceeded 256 KiB.
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
     /// `ResultPath` could not be applied to the state input.

@@ -53,10 +53,10 @@ impl Fiber<'_> {
             Ok(None)
         })?;
         let next = next.or(choice.default.as_ref()).ok_or_else(|| {
-            StateError::runtime(format!(
-                "No Choice Rules matched in the Choice state '{}' and it has no Default",
-                cursor.state
-            ))
+            StateError::new(
+                crate::errors::names::NO_CHOICE_MATCHED,
+                format!("No Choice Rules matched in the Choice state '{}' and it has no Default", cursor.state),
+            )
         })?;
         let output = state.output_path.apply(&effective, "OutputPath")?;
         if !Arc::ptr_eq(&output, &cursor.input) {

@@ -30,13 +30,13 @@ async fn a_choice_takes_the_first_matching_rule_or_the_default() {
 }
 
 #[tokio::test]
-async fn a_choice_without_a_match_or_default_fails_with_states_runtime() {
+async fn a_choice_without_a_match_or_default_fails_with_states_no_choice_matched() {
     let definition = json!({"StartAt": "C", "States": {
         "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "BooleanEquals": true, "Next": "D"}]},
         "D": {"Type": "Succeed"}
     }});
     let done = run(&definition, json!({"a": false}), TaskRegistry::new()).await;
-    assert_eq!(done.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(done.error.as_deref(), Some("States.NoChoiceMatched"));
 }
 
 #[tokio::test]
