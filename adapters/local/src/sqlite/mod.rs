@@ -107,7 +107,12 @@ struct Inner {
     path: PathBuf,
     jobs: Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    /// Dropped with the last handle, which stops the checkpointer.
+    _checkpointer: Sender<()>,
 }
+
+/// How often the checkpointer copies the write-ahead log into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Database {
     /// Opens (creating if needed) the orders database at `path`, brings its schema up to date
@@ -131,11 +136,24 @@ impl Database {
             },
         )?;
         migrations::run(&mut writer, schema)?;
+        // Checkpoints run on their own thread (below), not inside a commit of the writer, where
+        // they would hold up every request of the batch.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoints = Connection::open(&path)?;
+        checkpoints.busy_timeout(std::time::Duration::from_secs(5))?;
 
+        let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("db").to_owned();
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
-        let name = format!("sqlite-writer:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
-        thread::Builder::new().name(name).spawn(move || write_loop(&writer, &queue)).map_err(DbError::Spawn)?;
-        Ok(Self { inner: Arc::new(Inner { path, jobs, readers: Mutex::new(Vec::new()) }) })
+        thread::Builder::new()
+            .name(format!("sqlite-writer:{file}"))
+            .spawn(move || write_loop(&writer, &queue))
+            .map_err(DbError::Spawn)?;
+        let (checkpointer, stop) = crossbeam_channel::bounded::<()>(0);
+        thread::Builder::new()
+            .name(format!("sqlite-checkpoint:{file}"))
+            .spawn(move || checkpoint_loop(&checkpoints, &stop))
+            .map_err(DbError::Spawn)?;
+        Ok(Self { inner: Arc::new(Inner { path, jobs, readers: Mutex::new(Vec::new()), _checkpointer: checkpointer }) })
     }
 
     /// Runs `work` in the next write batch and returns its result once the batch is committed.
@@ -189,6 +207,21 @@ fn open_reader(path: &Path) -> Result<Connection, DbError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
+}
+
+/// Copies the write-ahead log into the database file every [`CHECKPOINT_EVERY`], without
+/// blocking the writer (`PASSIVE`), until the database is closed; then once more.
+fn checkpoint_loop(conn: &Connection, stop: &Receiver<()>) {
+    loop {
+        let closed =
+            matches!(stop.recv_timeout(CHECKPOINT_EVERY), Err(crossbeam_channel::RecvTimeoutError::Disconnected));
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %error, "WAL checkpoint failed; the log keeps growing until one succeeds");
+        }
+        if closed {
+            return;
+        }
+    }
 }
 
 fn write_loop(conn: &Connection, queue: &Receiver<Job>) {
@@ -265,6 +298,28 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(values, [1, 3]);
+    }
+
+    #[tokio::test]
+    async fn the_log_is_copied_into_the_database_file_in_the_background() {
+        let (dir, db) = temp_db();
+        let file = dir.path().join("test.db");
+        let before = std::fs::metadata(&file).unwrap().len();
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE t (v BLOB)")?;
+            for _ in 0..100 {
+                c.execute("INSERT INTO t VALUES (zeroblob(4096))", [])?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::metadata(&file).unwrap().len() < before + 100 * 4096 {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint copied the log into the database file");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
