@@ -14,9 +14,6 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn order(i: usize) -> Value {
     let skus = ["MUG-CLASSIC-WHT", "BEANS-ETH-250", "NOTEBOOK-A5-DOT", "SOCKS-WOOL-3PK", "TEA-SENCHA-100"];
     json!({

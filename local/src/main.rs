@@ -3,9 +3,6 @@
 use anyhow::Context;
 use orderflow::{Config, Runtime, serve, shutdown_signal, telemetry};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
