@@ -126,11 +126,16 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
     Ok(json!({"reference": charge.reference, "amount": charge.amount.minor()}))
 }
 
-/// Buys a label from the preferred (`primary`) or the `fallback` carrier, files it, takes the
-/// stock out of the warehouse and records the shipment.
+/// Buys a label from the preferred (`primary`) or the `fallback` carrier, files it, records the
+/// shipment, and takes the stock out of the warehouse.
+///
+/// The shipment is recorded before the stock is committed: once an order is `shipped`, a retry
+/// (after a lost answer or a crash) only finishes the stock, and a cancellation arriving
+/// meanwhile can no longer undo a parcel that has left.
 pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
     if let Some(shipment) = &order.shipment {
+        saga.inventory.commit(id).await?;
         return Ok(shipment_json(shipment));
     }
     ensure_not_cancelled(&order)?;
@@ -162,7 +167,6 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
         .put(&record.label_key, shipment.label, "application/pdf")
         .await
         .map_err(|e| TaskError::Transient(Box::new(e)))?;
-    saga.inventory.commit(id).await?;
     let now = saga.clock.now();
     saga.update(id, |order| match order.status() {
         OrderStatus::Paid => order.record_shipment(record.clone(), now).map(|()| true).map_err(illegal),
@@ -170,6 +174,7 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
         status => Err(TaskError::Invalid(format!("cannot ship an order that is {status}"))),
     })
     .await?;
+    saga.inventory.commit(id).await?;
     Ok(shipment_json(&record))
 }
 
