@@ -20,17 +20,6 @@ pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
     async fn execution(&self, order: &OrderId) -> Result<Option<Value>, BoxError>;
 }
 
-/// No workflow engine is reachable from this API.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoExecutions;
-
-#[async_trait]
-impl ExecutionHistory for NoExecutions {
-    async fn execution(&self, _order: &OrderId) -> Result<Option<Value>, BoxError> {
-        Ok(None)
-    }
-}
-
 /// Get the order's workflow execution: status, and every event (`TaskStateEntered`,
 /// `TaskFailed`, ...) with its timestamps, input and output.
 #[utoipa::path(

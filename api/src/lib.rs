@@ -44,9 +44,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use executions::{ExecutionHistory, NoExecutions};
+pub use executions::ExecutionHistory;
 pub use extract::{AuthMode, Caller};
-pub use orders::view::{Links, NoLinks};
+pub use orders::view::Links;
 use problem::ApiError;
 
 /// What the handlers need: the ports and the pricing rules.

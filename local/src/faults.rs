@@ -66,10 +66,6 @@ impl Faults {
         Ok(Self { rules, seed })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
     /// The fault, if any, that strikes attempt `attempt` of state `state` in `execution`.
     pub fn draw(&self, execution: &str, state: &str, attempt: u32) -> Option<&Fault> {
         self.rules.iter().enumerate().find_map(|(index, fault)| {

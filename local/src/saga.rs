@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use asl_engine::{Engine, ExecutionStatus, StateMachine, TaskFailure, TaskHandler, TaskInvocation, TaskRegistry};
+use asl_engine::{Engine, StateMachine, TaskFailure, TaskHandler, TaskInvocation, TaskRegistry};
 use async_trait::async_trait;
 use orderflow_api::ExecutionHistory;
 use orderflow_domain::order::OrderId;
@@ -112,13 +112,6 @@ impl ExecutionHistory for EngineWorkflows {
         };
         let events = self.engine.history(order.as_str()).await?;
         Ok(Some(json!({"execution": description, "events": events})))
-    }
-}
-
-impl EngineWorkflows {
-    /// Whether the order's execution has finished, and how.
-    pub async fn status(&self, order: &OrderId) -> Option<ExecutionStatus> {
-        self.engine.describe(order.as_str()).await.ok().map(|d| d.status)
     }
 }
 

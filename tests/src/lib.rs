@@ -5,7 +5,6 @@
 //! process restart would.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use orderflow::{Config, Runtime};
@@ -86,10 +85,6 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("the server stops cleanly");
         }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.path().to_path_buf()
     }
 }
 

@@ -169,16 +169,6 @@ pub trait Links: Send + Sync + std::fmt::Debug {
     fn link(&self, key: &str) -> Option<String>;
 }
 
-/// No blob store reachable from this API: documents are listed without links.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoLinks;
-
-impl Links for NoLinks {
-    fn link(&self, _key: &str) -> Option<String> {
-        None
-    }
-}
-
 fn line_view(line: &PricedLine) -> LineView {
     LineView {
         sku: line.sku.to_string(),
