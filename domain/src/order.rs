@@ -234,11 +234,15 @@ pub struct IllegalTransition {
     pub to: OrderStatus,
 }
 
-/// A change the order's status no longer allows.
+/// A change the order no longer allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the order is {status} and can no longer be changed")]
-pub struct NoLongerModifiable {
-    pub status: OrderStatus,
+pub enum NoLongerModifiable {
+    #[error("the order is {0} and can no longer be changed")]
+    Status(OrderStatus),
+    /// A label is being bought for the address the order had: changing it now could ship the
+    /// parcel to the old one.
+    #[error("the order is being shipped: its shipping address can no longer be changed")]
+    ShippingStarted,
 }
 
 /// What a customer's cancellation request did.
@@ -249,6 +253,9 @@ pub enum CancellationRequest {
     /// The order was already cancelled, or a cancellation was already requested.
     AlreadyRequested,
 }
+
+/// The most history entries an order keeps.
+pub const HISTORY_LIMIT: usize = 50;
 
 /// An order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +281,12 @@ pub struct Order {
     /// When the customer asked to cancel; the next step of the workflow acts on it.
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     cancellation_requested_at: Option<OffsetDateTime>,
+    /// When the saga began buying a label for `shipping_address`; the address is fixed from then.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    shipping_started_at: Option<OffsetDateTime>,
+    /// The payment partner's decline code of the last declined charge, for the customer's email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decline_code: Option<String>,
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -300,6 +313,8 @@ impl Order {
             shipment: None,
             cancellation: None,
             cancellation_requested_at: None,
+            shipping_started_at: None,
+            decline_code: None,
             history: vec![HistoryEntry { at, status: OrderStatus::Pending, detail: "order received".to_owned() }],
             created_at: at,
             updated_at: at,
@@ -327,9 +342,23 @@ impl Order {
         self.updated_at
     }
 
+    pub fn shipping_started_at(&self) -> Option<OffsetDateTime> {
+        self.shipping_started_at
+    }
+
+    pub fn decline_code(&self) -> Option<&str> {
+        self.decline_code.as_deref()
+    }
+
     /// Records something that happened without changing the status.
+    ///
+    /// The history is bounded: past [`HISTORY_LIMIT`] entries the oldest after the first ("order
+    /// received") make room, so an order patched a thousand times stays a small item.
     pub fn note(&mut self, at: OffsetDateTime, detail: impl Into<String>) {
         self.history.push(HistoryEntry { at, status: self.status, detail: detail.into() });
+        if self.history.len() > HISTORY_LIMIT {
+            self.history.remove(1);
+        }
         self.updated_at = at;
     }
 
@@ -397,12 +426,15 @@ impl Order {
         self.note(at, detail);
     }
 
-    /// Records the credit note that voids the invoice. A compensation: the status does not
-    /// change. Returns `false` when there was no invoice, or it was already voided.
-    pub fn void_invoice(&mut self, credit_note_key: String, at: OffsetDateTime) -> bool {
-        let Some(invoice) = self.invoice.as_mut().filter(|i| i.credit_note_key.is_none()) else {
+    /// Records the credit note that voids `invoice`, the order's invoice or one whose number was
+    /// assigned to the order but never recorded on it (issuing failed for good after the number
+    /// was taken). A compensation: the status does not change. Returns `false` when the invoice
+    /// was already voided.
+    pub fn void_invoice(&mut self, invoice: InvoiceRecord, credit_note_key: String, at: OffsetDateTime) -> bool {
+        let invoice = self.invoice.get_or_insert(invoice);
+        if invoice.credit_note_key.is_some() {
             return false;
-        };
+        }
         invoice.credit_note_key = Some(credit_note_key);
         let detail = format!("invoice {} voided by a credit note", invoice.number);
         self.note(at, detail);
@@ -412,7 +444,7 @@ impl Order {
     /// The customer asks to cancel. Allowed until the order has shipped.
     pub fn request_cancellation(&mut self, at: OffsetDateTime) -> Result<CancellationRequest, NoLongerModifiable> {
         match self.status {
-            OrderStatus::Shipped => Err(NoLongerModifiable { status: self.status }),
+            OrderStatus::Shipped => Err(NoLongerModifiable::Status(self.status)),
             OrderStatus::Cancelled => Ok(CancellationRequest::AlreadyRequested),
             _ if self.cancellation_requested_at.is_some() => Ok(CancellationRequest::AlreadyRequested),
             _ => {
@@ -424,7 +456,28 @@ impl Order {
     }
 
     fn ensure_modifiable(&self) -> Result<(), NoLongerModifiable> {
-        if self.status.is_terminal() { Err(NoLongerModifiable { status: self.status }) } else { Ok(()) }
+        if self.status.is_terminal() { Err(NoLongerModifiable::Status(self.status)) } else { Ok(()) }
+    }
+
+    /// The saga is about to buy a label for the current shipping address, which is fixed from
+    /// now on. Returns `false` when it had already begun.
+    pub fn begin_shipping(&mut self, at: OffsetDateTime) -> bool {
+        if self.shipping_started_at.is_some() {
+            return false;
+        }
+        self.shipping_started_at = Some(at);
+        self.updated_at = at;
+        true
+    }
+
+    /// The payment partner declined the charge with `code`. Returns `false` when already recorded.
+    pub fn record_decline(&mut self, code: &str, at: OffsetDateTime) -> bool {
+        if self.decline_code.as_deref() == Some(code) {
+            return false;
+        }
+        self.decline_code = Some(code.to_owned());
+        self.note(at, format!("payment declined ({code})"));
+        true
     }
 
     /// Changes where the order ships. The caller checks that the price does not change.
@@ -435,6 +488,9 @@ impl Order {
     ) -> Result<(), NoLongerModifiable> {
         self.ensure_modifiable()?;
         if address != self.shipping_address {
+            if self.shipping_started_at.is_some() {
+                return Err(NoLongerModifiable::ShippingStarted);
+            }
             self.shipping_address = address;
             self.note(at, "shipping address changed");
         }

@@ -241,8 +241,13 @@ pub struct Shipment {
     pub carrier: String,
     pub service: String,
     pub tracking_number: String,
+    /// Where the label sends the parcel: the address the label was bought for, which the order
+    /// must still have when the shipment is recorded.
+    pub destination: crate::address::PostalAddress,
     /// The label, a PDF.
     pub label: Vec<u8>,
+    /// The label was voided: the carrier will not carry the parcel and refunded the label.
+    pub voided: bool,
 }
 
 /// How a carrier call failed.
@@ -264,8 +269,18 @@ pub trait Carrier: Send + Sync + std::fmt::Debug {
     /// The carriers that can be asked, in order of preference.
     fn carriers(&self) -> Vec<String>;
 
-    /// Buys a label. Errors: `Undeliverable`, `Unavailable`, `Transient`.
+    /// Buys a label. A request repeating a key gets the shipment bought under it back, voided
+    /// or not, whatever the request says. Errors: `Undeliverable`, `Unavailable`, `Transient`.
     async fn ship(&self, request: &ShipmentRequest) -> Result<Shipment, CarrierError>;
+
+    /// The shipment bought under `idempotency_key`, voided or not: what the carrier holds, even
+    /// when the answer to `ship` was lost. Errors: `Transient`.
+    async fn find(&self, idempotency_key: &str) -> Result<Option<Shipment>, CarrierError>;
+
+    /// Voids the unused label bought under `idempotency_key`, so the parcel is never carried and
+    /// the label is refunded. Voiding again, or a key that bought nothing, is a no-op.
+    /// Errors: `Transient`.
+    async fn void(&self, idempotency_key: &str) -> Result<(), CarrierError>;
 }
 
 /// An email ready to send: the complete RFC 5322 message.
@@ -318,6 +333,10 @@ pub trait InvoiceNumbers: Send + Sync + std::fmt::Debug {
     /// The number of `order`'s invoice, assigning the next one in sequence the first time.
     /// Errors: `Unavailable`.
     async fn assign(&self, order: &OrderId, year: i32) -> Result<String, StoreError>;
+
+    /// The number assigned to `order`, if one was: every assigned number must end as an invoice
+    /// or a credit note, even when the order never recorded it. Errors: `Unavailable`.
+    async fn assigned(&self, order: &OrderId) -> Result<Option<String>, StoreError>;
 }
 
 /// An order whose workflow has yet to be started.

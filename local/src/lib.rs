@@ -60,6 +60,8 @@ pub struct Runtime {
     pub blobs: FsBlobStore,
     /// The emails sent, as `.eml` files.
     pub mailer: EmlOutbox,
+    /// The saga's tasks over these adapters, as the engine runs them.
+    pub saga: Arc<Saga>,
     workflows: EngineWorkflows,
     outbox: Arc<dyn WorkflowOutbox>,
     workflows_paused: bool,
@@ -130,7 +132,7 @@ impl Runtime {
         .context("cannot open the execution store")?;
         let engine = Engine::builder()
             .store(Arc::new(executions))
-            .tasks(SagaTasks::registry(saga, config.faults.clone()))
+            .tasks(SagaTasks::registry(Arc::clone(&saga), config.faults.clone()))
             .clock(Arc::new(EngineClock::with_time_scale(config.time_scale)))
             .max_tasks_in_flight(config.max_tasks_in_flight)
             .build();
@@ -156,6 +158,7 @@ impl Runtime {
             carrier,
             blobs,
             mailer,
+            saga,
             workflows,
             outbox: orders,
             workflows_paused: config.workflows_paused,

@@ -23,6 +23,10 @@ pub enum TaskError {
     /// The customer asked to cancel; the state machine undoes what was done.
     #[error("the customer asked to cancel the order")]
     OrderCancelled,
+    /// A compensation was asked to undo part of an order that has shipped: refusing is the only
+    /// safe answer, and a person must look at how the saga got there.
+    #[error("the order has shipped and cannot be undone: {0}")]
+    OrderShipped(String),
     /// A partner refused the request itself; retrying will not help.
     #[error("a partner refused the request")]
     Rejected(#[source] BoxError),
@@ -42,6 +46,7 @@ impl TaskError {
             Self::AddressUndeliverable(_) => "AddressUndeliverable",
             Self::CarrierUnavailable(_) => "CarrierUnavailable",
             Self::OrderCancelled => "OrderCancelled",
+            Self::OrderShipped(_) => "OrderShipped",
             Self::Rejected(_) => "Rejected",
             Self::Invalid(_) => "InvalidTaskInput",
         }

@@ -10,6 +10,11 @@
 //! `PaymentRequiresAction`, `AddressUndeliverable`, `CarrierUnavailable` and `OrderCancelled`
 //! are caught into the compensations.
 //!
+//! Compensations are decided by facts, not by the state that failed: a task whose answer was
+//! lost may have done its work. [`Task::ReconcileShipment`] asks the carrier first, and a shipped
+//! order is finished, not undone; the refund asks the payment partner what was charged; and every
+//! compensating task refuses (`OrderShipped`) to act on an order the facts say has shipped.
+//!
 //! # Layout
 //!
 //! - [`Saga`]: the ports the tasks use, and [`Saga::run`], which dispatches a task by name.
@@ -43,6 +48,7 @@ pub enum Task {
     IssueInvoice,
     ChargePayment,
     ShipOrder,
+    ReconcileShipment,
     NotifyCustomer,
     NoteEmailFailure,
     RefundPayment,
@@ -53,12 +59,13 @@ pub enum Task {
 }
 
 impl Task {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::PriceOrder,
         Self::ReserveStock,
         Self::IssueInvoice,
         Self::ChargePayment,
         Self::ShipOrder,
+        Self::ReconcileShipment,
         Self::NotifyCustomer,
         Self::NoteEmailFailure,
         Self::RefundPayment,
@@ -75,6 +82,7 @@ impl Task {
             Self::IssueInvoice => "IssueInvoice",
             Self::ChargePayment => "ChargePayment",
             Self::ShipOrder => "ShipOrder",
+            Self::ReconcileShipment => "ReconcileShipment",
             Self::NotifyCustomer => "NotifyCustomer",
             Self::NoteEmailFailure => "NoteEmailFailure",
             Self::RefundPayment => "RefundPayment",
@@ -132,6 +140,7 @@ impl Saga {
             Task::IssueInvoice => tasks::issue_invoice(self, &order).await,
             Task::ChargePayment => tasks::charge_payment(self, &order).await,
             Task::ShipOrder => tasks::ship_order(self, &order, &text("carrier")).await,
+            Task::ReconcileShipment => tasks::reconcile_shipment(self, &order).await,
             Task::NotifyCustomer => tasks::notify_customer(self, &order, &text("stage")).await,
             Task::NoteEmailFailure => tasks::note_email_failure(self, &order, &text("stage"), &text("error")).await,
             Task::RefundPayment => tasks::refund_payment(self, &order).await,

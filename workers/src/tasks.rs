@@ -7,7 +7,7 @@ use orderflow_domain::catalog::Sku;
 use orderflow_domain::order::{
     CancellationReason, InvoiceRecord, Order, OrderId, OrderStatus, PaymentRecord, PaymentStatus, ShipmentRecord,
 };
-use orderflow_domain::ports::{Charge, ChargeRequest, ShipmentRequest};
+use orderflow_domain::ports::{BlobError, Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
 use serde_json::{Value, json};
 
 use crate::error::cancellation_reason;
@@ -23,6 +23,11 @@ fn ensure_not_cancelled(order: &Order) -> Result<(), TaskError> {
 
 fn illegal(error: impl std::fmt::Display) -> TaskError {
     TaskError::Invalid(error.to_string())
+}
+
+/// Documents live in a store that fails only transiently (S3, a folder).
+fn blob_failed(error: BlobError) -> TaskError {
+    TaskError::Transient(Box::new(error))
 }
 
 /// Checks the order against the catalog and fixes the amount to charge: the price the customer
@@ -74,10 +79,7 @@ pub async fn issue_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError
     };
     let pdf = orderflow_documents::render_invoice(&order, &record, &saga.seller)
         .map_err(|e| TaskError::Invalid(e.to_string()))?;
-    saga.blobs
-        .put(&record.document_key, pdf, "application/pdf")
-        .await
-        .map_err(|e| TaskError::Transient(Box::new(e)))?;
+    saga.blobs.put(&record.document_key, pdf, "application/pdf").await.map_err(blob_failed)?;
     let order = saga
         .update(id, |order| match order.status() {
             OrderStatus::Confirmed => order.record_invoice(record.clone(), now).map(|()| true).map_err(illegal),
@@ -109,7 +111,17 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
         payment_method: order.payment_method.clone(),
         idempotency_key: charge_key(id),
     };
-    let charge = saga.payments.charge(&request).await?;
+    let charge = match saga.payments.charge(&request).await {
+        Ok(charge) => charge,
+        Err(PaymentError::Declined { code }) => {
+            // The decline code is a fact for the customer's email: it travels on the order, not
+            // in the error's text (which Lambda wraps in a JSON `Cause`).
+            let now = saga.clock.now();
+            saga.update(id, |order| Ok(order.record_decline(&code, now))).await?;
+            return Err(TaskError::PaymentDeclined(code));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let now = saga.clock.now();
     let payment = PaymentRecord {
         status: PaymentStatus::Succeeded,
@@ -126,12 +138,19 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
     Ok(json!({"reference": charge.reference, "amount": charge.amount.minor()}))
 }
 
+/// The key a label is bought under: one per order, whichever carrier, so a retry of the primary
+/// after the fallback succeeded gets that shipment back instead of buying a second label.
+fn ship_key(id: &OrderId) -> String {
+    format!("{id}/ship")
+}
+
 /// Buys a label from the preferred (`primary`) or the `fallback` carrier, files it, records the
 /// shipment, and takes the stock out of the warehouse.
 ///
-/// The shipment is recorded before the stock is committed: once an order is `shipped`, a retry
-/// (after a lost answer or a crash) only finishes the stock, and a cancellation arriving
-/// meanwhile can no longer undo a parcel that has left.
+/// The address is fixed on the order before the label is bought, so the label always matches
+/// the order (a change of address arriving meanwhile is refused). The shipment is recorded
+/// before the stock is committed: once an order is `shipped`, a retry (after a lost answer or a
+/// crash) only finishes the stock.
 pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
     if let Some(shipment) = &order.shipment {
@@ -146,36 +165,100 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
         other => return Err(TaskError::Invalid(format!("carrier must be primary or fallback, not {other:?}"))),
     }
     .ok_or_else(|| TaskError::CarrierUnavailable(format!("no {which} carrier is configured")))?;
-    let weight = orderflow_domain::catalog::Grams(order.lines.iter().map(|l| l.weight.0).sum());
+    let now = saga.clock.now();
+    let order = saga
+        .update(id, |order| {
+            ensure_not_cancelled(order)?;
+            Ok(order.begin_shipping(now))
+        })
+        .await?;
     let request = ShipmentRequest {
         order: id.clone(),
         carrier: carrier.clone(),
         destination: order.shipping_address.clone(),
-        weight,
-        // One key for the order, whichever carrier: a retry of the primary after the fallback
-        // succeeded returns that shipment instead of buying a second label.
-        idempotency_key: format!("{id}/ship"),
+        weight: orderflow_domain::catalog::Grams(order.lines.iter().map(|l| l.weight.0).sum()),
+        idempotency_key: ship_key(id),
     };
     let shipment = saga.carrier.ship(&request).await?;
+    match record_shipment(saga, id, shipment).await? {
+        Some(record) => Ok(shipment_json(&record)),
+        None => Err(TaskError::OrderCancelled),
+    }
+}
+
+/// Records a label the carrier holds for the order, files it and commits the stock; or, when the
+/// customer asked to cancel before the order was recorded as shipped, voids the label instead
+/// and returns `None`.
+async fn record_shipment(saga: &Saga, id: &OrderId, shipment: Shipment) -> Result<Option<ShipmentRecord>, TaskError> {
+    if shipment.voided {
+        return Ok(None);
+    }
     let record = ShipmentRecord {
         carrier: shipment.carrier,
         service: shipment.service,
         tracking_number: shipment.tracking_number,
         label_key: format!("labels/{id}.pdf"),
     };
-    saga.blobs
-        .put(&record.label_key, shipment.label, "application/pdf")
-        .await
-        .map_err(|e| TaskError::Transient(Box::new(e)))?;
+    saga.blobs.put(&record.label_key, shipment.label, "application/pdf").await.map_err(blob_failed)?;
     let now = saga.clock.now();
+    let mut cancelled = false;
     saga.update(id, |order| match order.status() {
-        OrderStatus::Paid => order.record_shipment(record.clone(), now).map(|()| true).map_err(illegal),
         OrderStatus::Shipped => Ok(false),
+        OrderStatus::Paid if order.cancellation_requested_at().is_some() => {
+            cancelled = true;
+            Ok(false)
+        }
+        OrderStatus::Paid if order.shipping_address != shipment.destination => Err(TaskError::Invalid(format!(
+            "the label {} is for another address than the order's",
+            record.tracking_number
+        ))),
+        OrderStatus::Paid => order.record_shipment(record.clone(), now).map(|()| true).map_err(illegal),
         status => Err(TaskError::Invalid(format!("cannot ship an order that is {status}"))),
     })
     .await?;
+    if cancelled {
+        saga.carrier.void(&ship_key(id)).await?;
+        return Ok(None);
+    }
     saga.inventory.commit(id).await?;
-    Ok(shipment_json(&record))
+    Ok(Some(record))
+}
+
+/// The first compensation, whatever failed: what does the carrier hold for this order?
+///
+/// A label means the order shipped even if no answer said so: it is recorded and the saga goes
+/// on forward (`shipped: true`). If the customer asked to cancel before the shipment was
+/// recorded, the label is voided and the saga compensates (`shipped: false`), as it does when
+/// the carrier holds nothing.
+pub async fn reconcile_shipment(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
+    let order = saga.load(id).await?;
+    if let Some(shipment) = &order.shipment {
+        saga.inventory.commit(id).await?;
+        return Ok(json!({"shipped": true, "shipment": shipment_json(shipment)}));
+    }
+    let Some(held) = saga.carrier.find(&ship_key(id)).await? else {
+        return Ok(json!({"shipped": false}));
+    };
+    if order.cancellation_requested_at().is_some() || order.status() == OrderStatus::Cancelled {
+        saga.carrier.void(&ship_key(id)).await?;
+        return Ok(json!({"shipped": false, "labelVoided": true}));
+    }
+    Ok(match record_shipment(saga, id, held).await? {
+        Some(record) => json!({"shipped": true, "shipment": shipment_json(&record)}),
+        None => json!({"shipped": false, "labelVoided": true}),
+    })
+}
+
+/// Refuses a compensation for an order the facts say has shipped: the store records a shipment,
+/// or the carrier holds a label it has not voided.
+async fn ensure_not_shipped(saga: &Saga, order: &Order) -> Result<(), TaskError> {
+    if order.status() == OrderStatus::Shipped {
+        return Err(TaskError::OrderShipped(format!("order {} is recorded as shipped", order.id)));
+    }
+    if let Some(label) = saga.carrier.find(&ship_key(&order.id)).await?.filter(|label| !label.voided) {
+        return Err(TaskError::OrderShipped(format!("the carrier holds label {} for it", label.tracking_number)));
+    }
+    Ok(())
 }
 
 fn shipment_json(shipment: &ShipmentRecord) -> Value {
@@ -195,8 +278,7 @@ pub async fn notify_customer(saga: &Saga, id: &OrderId, stage: &str) -> Result<V
     if let Some(invoice) = &order.invoice {
         context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl));
         if stage == Stage::Invoiced {
-            context.invoice_pdf =
-                saga.blobs.get(&invoice.document_key).await.map_err(|e| TaskError::Transient(Box::new(e)))?;
+            context.invoice_pdf = saga.blobs.get(&invoice.document_key).await.map_err(blob_failed)?;
         }
     }
     if let Some(shipment) = &order.shipment {
@@ -239,6 +321,7 @@ pub async fn note_email_failure(saga: &Saga, id: &OrderId, stage: &str, error: &
 /// Refunds the order's charge in full, if there is one. The payment partner is the source of
 /// truth: a charge whose answer was lost is found and refunded too.
 pub async fn refund_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
+    ensure_not_shipped(saga, &saga.load(id).await?).await?;
     let Some(charge) = saga.payments.find_charge(id).await? else {
         return Ok(json!({"refunded": false}));
     };
@@ -257,64 +340,107 @@ pub async fn refund_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
     Ok(json!({"refunded": true, "amount": refund.amount.minor(), "reference": refund.reference}))
 }
 
-/// Voids the order's invoice with a credit note, if an invoice was issued.
+/// Voids the order's invoice with a credit note, if a number was assigned to the order: the
+/// numbering is gapless, so a number taken by an issue that then failed for good is voided too.
 pub async fn void_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
-    let Some(invoice) = order.invoice.clone().filter(|invoice| invoice.credit_note_key.is_none()) else {
-        return Ok(json!({"voided": false}));
-    };
-    let key = format!("credit-notes/{}.pdf", credit_note_number(&invoice.number));
+    ensure_not_shipped(saga, &order).await?;
     let now = saga.clock.now();
+    let invoice = match order.invoice.clone() {
+        Some(invoice) => invoice,
+        None => match saga.invoice_numbers.assigned(id).await? {
+            Some(number) => {
+                InvoiceRecord { document_key: invoice_key(&number), number, issued_at: now, credit_note_key: None }
+            }
+            None => return Ok(json!({"voided": false})),
+        },
+    };
+    if invoice.credit_note_key.is_some() {
+        return Ok(json!({"voided": false}));
+    }
+    let key = format!("credit-notes/{}.pdf", credit_note_number(&invoice.number));
     let credit_note = CreditNoteDetails::voiding(&invoice, now, order.cancellation().map(|c| c.reason));
     let pdf = orderflow_documents::render_credit_note(&order, &credit_note, &saga.seller)
         .map_err(|e| TaskError::Invalid(e.to_string()))?;
-    saga.blobs.put(&key, pdf, "application/pdf").await.map_err(|e| TaskError::Transient(Box::new(e)))?;
-    saga.update(id, |order| Ok(order.void_invoice(key.clone(), now))).await?;
+    saga.blobs.put(&key, pdf, "application/pdf").await.map_err(blob_failed)?;
+    saga.update(id, |order| Ok(order.void_invoice(invoice.clone(), key.clone(), now))).await?;
     Ok(json!({"voided": true, "creditNoteKey": key}))
 }
 
 /// Gives back the stock the order reserved, if any.
 pub async fn release_stock(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
+    ensure_not_shipped(saga, &saga.load(id).await?).await?;
     saga.inventory.release(id).await?;
     Ok(Value::Null)
 }
 
-/// Cancels the order with the reason named by the error that stopped its saga.
+/// Cancels the order with the reason named by the error that stopped its saga. The cause is for
+/// the logs and the execution history: the order, which the customer reads, gets no internals.
 pub async fn cancel_order(saga: &Saga, id: &OrderId, error: &str, cause: &str) -> Result<Value, TaskError> {
     let reason = cancellation_reason(error);
-    // A decline's cause ends with the partner's decline code: worth telling the customer.
-    let detail = (reason == CancellationReason::PaymentDeclined)
-        .then(|| cause.rsplit(": ").next().unwrap_or_default().to_owned())
-        .filter(|code| !code.is_empty() && !code.contains(' '));
+    let order = saga.load(id).await?;
+    ensure_not_shipped(saga, &order).await?;
+    if reason == CancellationReason::InternalError {
+        tracing::warn!(order_id = %id, error, cause, "cancelling an order stopped by an unexpected error");
+    }
     let now = saga.clock.now();
     saga.update(id, |order| {
         if order.status() == OrderStatus::Cancelled {
             return Ok(false);
         }
-        order.cancel(reason, detail.clone(), now).map_err(illegal)?;
-        if !cause.is_empty() && reason == CancellationReason::InternalError {
-            order.note(now, format!("stopped by {error}: {cause}"));
-        }
+        let detail = (reason == CancellationReason::PaymentDeclined).then(|| order.decline_code().map(str::to_owned));
+        order.cancel(reason, detail.flatten(), now).map_err(illegal)?;
         Ok(true)
     })
     .await?;
     Ok(json!({"reason": reason.as_str()}))
 }
 
-/// Notes on the order what is left to undo after a compensation failed for good.
+/// Notes on the order, once, what the partners and the store say is left to undo after a
+/// compensation failed for good, for a person to finish. The error's cause goes to the logs,
+/// not to the order the customer reads.
 pub async fn record_compensation_failure(
     saga: &Saga,
     id: &OrderId,
     error: &str,
     cause: &str,
 ) -> Result<Value, TaskError> {
+    let order = saga.load(id).await?;
+    let mut outstanding = Vec::new();
+    match saga.payments.find_charge(id).await {
+        Ok(Some(charge)) if order.payment.as_ref().is_none_or(|p| p.status != PaymentStatus::Refunded) => {
+            outstanding.push(format!("the charge of {} is not refunded", charge.amount));
+        }
+        Ok(_) => {}
+        Err(_) => outstanding.push("whether a charge is to be refunded is unknown".to_owned()),
+    }
+    match saga.carrier.find(&ship_key(id)).await {
+        Ok(Some(label)) if !label.voided && order.shipment.is_none() => {
+            outstanding.push(format!("label {} is neither recorded nor voided", label.tracking_number));
+        }
+        Ok(_) => {}
+        Err(_) => outstanding.push("whether a label is to be voided is unknown".to_owned()),
+    }
+    if let Some(invoice) = order.invoice.as_ref().filter(|i| i.credit_note_key.is_none() && order.shipment.is_none()) {
+        outstanding.push(format!("invoice {} is not voided", invoice.number));
+    }
+    if !matches!(order.status(), OrderStatus::Shipped | OrderStatus::Cancelled) {
+        outstanding.push(format!("the order is still {}", order.status()));
+    }
+    let detail = if outstanding.is_empty() {
+        "needs attention: an undo step failed; nothing is known to be left to undo".to_owned()
+    } else {
+        format!("needs attention: {}", outstanding.join("; "))
+    };
     let now = saga.clock.now();
-    let detail = format!("needs attention: a compensation failed ({error}: {cause})");
     saga.update(id, |order| {
-        order.note(now, detail.clone());
-        Ok(true)
+        let noted = order.history().iter().any(|entry| entry.detail.starts_with("needs attention:"));
+        if !noted {
+            order.note(now, detail.clone());
+        }
+        Ok(!noted)
     })
     .await?;
-    tracing::error!(order_id = %id, error, cause, "a compensation failed after its retries; the order needs a person");
+    tracing::error!(order_id = %id, error, cause, left = %detail, "a compensation failed after its retries; the order needs a person");
     Ok(Value::Null)
 }

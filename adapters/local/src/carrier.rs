@@ -60,6 +60,10 @@ const SCHEMA: Schema = Schema {
         ) STRICT;
         CREATE INDEX shipments_by_order ON shipments (order_id, seq);
         ",
+        // 2: voided labels, as a customer's cancellation leaves them.
+        r"
+        ALTER TABLE shipments ADD COLUMN voided_at TEXT;
+        ",
     ],
 };
 
@@ -160,7 +164,7 @@ fn ups_check_digit(body: &str) -> u32 {
 ///  "idempotencyKey": "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB/ship", "weightGrams": 850,
 ///  "destination": {"name": "Ada Lovelace", "line1": "12 Market Street", "city": "San Francisco",
 ///                  "region": "CA", "postalCode": "94103", "country": "US"},
-///  "labelBytes": 2143, "createdAt": "2026-03-01T12:00:00Z"}
+///  "labelBytes": 2143, "createdAt": "2026-03-01T12:00:00Z", "voided": false}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,6 +183,8 @@ pub struct ShipmentRecord {
     pub label_bytes: usize,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The label was voided: the parcel will never be carried.
+    pub voided: bool,
 }
 
 /// No carrier by that name.
@@ -213,7 +219,7 @@ struct Stored {
 
 /// The columns `shipment_row` reads.
 const SHIPMENT_COLUMNS: &str = "tracking_number, carrier, service, order_id, idempotency_key, weight_grams, \
-                                destination, created_at, label";
+                                destination, created_at, label, voided_at IS NOT NULL";
 
 fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
     let carrier: String = r.get(1)?;
@@ -229,6 +235,7 @@ fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
         destination: serde_json::from_str(&r.get::<_, String>(6)?).map_err(|e| bad_column(6, e))?,
         label_bytes: label.len(),
         created_at: OffsetDateTime::parse(&r.get::<_, String>(7)?, &Rfc3339).map_err(|e| bad_column(7, e))?,
+        voided: r.get(9)?,
     };
     Ok(Stored { record, label })
 }
@@ -240,7 +247,14 @@ fn shipment_by_key(conn: &Connection, key: &str) -> Result<Option<Stored>, DbErr
 
 impl From<Stored> for Shipment {
     fn from(Stored { record, label }: Stored) -> Self {
-        Self { carrier: record.carrier, service: record.service, tracking_number: record.tracking_number, label }
+        Self {
+            carrier: record.carrier,
+            service: record.service,
+            tracking_number: record.tracking_number,
+            destination: record.destination,
+            label,
+            voided: record.voided,
+        }
     }
 }
 
@@ -376,6 +390,32 @@ impl Carrier for CarrierSimulator {
             .map_err(transient)?;
         tracing::info!(tracking_number = %stored.record.tracking_number, service = %stored.record.service, "label bought");
         Ok(stored.into())
+    }
+
+    async fn find(&self, idempotency_key: &str) -> Result<Option<Shipment>, CarrierError> {
+        let key = idempotency_key.to_owned();
+        let stored = self.db.read(move |conn| shipment_by_key(conn, &key)).await.map_err(transient)?;
+        Ok(stored.map(Shipment::from))
+    }
+
+    #[tracing::instrument(skip_all, fields(idempotency_key))]
+    async fn void(&self, idempotency_key: &str) -> Result<(), CarrierError> {
+        let (key, now) = (idempotency_key.to_owned(), self.clock.now().format(&Rfc3339).unwrap_or_default());
+        let voided = self
+            .db
+            .write(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "UPDATE shipments SET voided_at = ?2 WHERE idempotency_key = ?1 AND voided_at IS NULL",
+                    )?
+                    .execute(params![key, now])?)
+            })
+            .await
+            .map_err(transient)?;
+        if voided > 0 {
+            tracing::info!("label voided");
+        }
+        Ok(())
     }
 }
 

@@ -161,7 +161,7 @@ fn a_cancellation_request_is_accepted_until_the_order_ships() {
     assert_eq!(order.cancellation_requested_at(), Some(AT));
 
     let mut shipped = order_in(OrderStatus::Shipped);
-    assert_eq!(shipped.request_cancellation(AT), Err(NoLongerModifiable { status: OrderStatus::Shipped }));
+    assert_eq!(shipped.request_cancellation(AT), Err(NoLongerModifiable::Status(OrderStatus::Shipped)));
     assert_eq!(order_in(OrderStatus::Cancelled).request_cancellation(AT), Ok(CancellationRequest::AlreadyRequested));
 }
 
@@ -190,4 +190,38 @@ fn an_order_survives_a_round_trip_through_json() {
     let back: Order = serde_json::from_str(&json).unwrap();
     assert_eq!(back, order);
     assert_eq!(back.pricing.currency, Currency::Usd);
+}
+
+#[test]
+fn the_shipping_address_is_fixed_once_shipping_has_begun_but_the_email_is_not() {
+    let mut order = order_in(OrderStatus::Paid);
+    let mut elsewhere = order.shipping_address.clone();
+    elsewhere.line1 = "500 Howard Street".to_owned();
+    assert!(order.begin_shipping(AT));
+    assert!(!order.begin_shipping(AT), "beginning again changes nothing");
+
+    assert_eq!(order.change_shipping_address(elsewhere, AT), Err(NoLongerModifiable::ShippingStarted));
+    let same = order.shipping_address.clone();
+    assert_eq!(order.change_shipping_address(same, AT), Ok(()), "setting the same address is no change");
+    order.change_email(EmailAddress::parse("new@example.com").unwrap(), AT).unwrap();
+}
+
+#[test]
+fn an_invoice_whose_number_was_never_recorded_is_voided_with_it() {
+    let mut order = order_in(OrderStatus::Confirmed);
+    assert!(order.invoice.is_none());
+    assert!(order.void_invoice(invoice(), "credit-notes/CN-1.pdf".into(), AT));
+    assert_eq!(order.invoice.as_ref().unwrap().credit_note_key.as_deref(), Some("credit-notes/CN-1.pdf"));
+    assert!(!order.void_invoice(invoice(), "credit-notes/CN-1.pdf".into(), AT), "voiding again changes nothing");
+}
+
+#[test]
+fn the_history_keeps_its_first_entry_and_the_latest_ones_within_its_limit() {
+    let mut order = pending_order();
+    for n in 0..200 {
+        order.note(AT, format!("note {n}"));
+    }
+    assert_eq!(order.history().len(), HISTORY_LIMIT);
+    assert_eq!(order.history()[0].detail, "order received");
+    assert_eq!(order.history().last().unwrap().detail, "note 199");
 }

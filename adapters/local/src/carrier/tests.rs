@@ -219,3 +219,39 @@ async fn shipments_are_listed_for_the_local_api() {
     }
     assert_eq!(json["destination"]["postalCode"], "97201");
 }
+
+#[tokio::test]
+async fn the_shipment_bought_under_a_key_can_be_found_after_its_answer_was_lost() {
+    let (_dir, carrier) = simulator();
+    let parcel = request("northwind", address("97201", "US"), 500);
+    assert_eq!(carrier.find(&parcel.idempotency_key).await.unwrap(), None);
+    let bought = carrier.ship(&parcel).await.unwrap();
+    let found = carrier.find(&parcel.idempotency_key).await.unwrap().unwrap();
+    assert_eq!(found, bought);
+    assert_eq!(found.destination, parcel.destination, "the label says where it sends the parcel");
+    assert!(!found.voided);
+}
+
+#[tokio::test]
+async fn a_voided_label_stays_voided_and_a_retried_purchase_does_not_buy_another() {
+    let (_dir, carrier) = simulator();
+    let parcel = request("northwind", address("97201", "US"), 500);
+    carrier.ship(&parcel).await.unwrap();
+
+    carrier.void(&parcel.idempotency_key).await.unwrap();
+    carrier.void(&parcel.idempotency_key).await.unwrap();
+
+    assert!(carrier.find(&parcel.idempotency_key).await.unwrap().unwrap().voided);
+    assert!(carrier.ship(&parcel).await.unwrap().voided, "the key's shipment is the voided one");
+    let listed = carrier.shipments().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].voided);
+    assert_eq!(serde_json::to_value(&listed[0]).unwrap()["voided"], true);
+}
+
+#[tokio::test]
+async fn voiding_a_key_that_bought_nothing_is_a_no_op() {
+    let (_dir, carrier) = simulator();
+    carrier.void("ord_nothing/ship").await.unwrap();
+    assert!(carrier.shipments().await.unwrap().is_empty());
+}

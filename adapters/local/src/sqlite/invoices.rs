@@ -81,6 +81,19 @@ impl InvoiceNumbers for SqliteInvoiceNumbers {
             .await
             .map_err(|e: DbError| StoreError::Unavailable(Box::new(e)))
     }
+
+    async fn assigned(&self, order: &OrderId) -> Result<Option<String>, StoreError> {
+        let order = order.to_string();
+        self.db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT number FROM invoice_numbers WHERE order_id = ?1")?
+                    .query_row([&order], |r| r.get(0))
+                    .optional()?)
+            })
+            .await
+            .map_err(|e: DbError| StoreError::Unavailable(Box::new(e)))
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +170,16 @@ mod tests {
         let numbers = SqliteInvoiceNumbers::new(Database::open(&path, Durability::Full).unwrap());
         assert_eq!(numbers.assign(&order, 2026).await.unwrap(), "INV-2026-000001");
         assert_eq!(numbers.assign(&order_id(), 2026).await.unwrap(), "INV-2026-000002");
+    }
+
+    #[tokio::test]
+    async fn the_number_an_order_was_assigned_can_be_looked_up_without_assigning_one() {
+        let (_dir, numbers) = numbers();
+        let (numbered, never) = (order_id(), order_id());
+        let number = numbers.assign(&numbered, 2026).await.unwrap();
+        assert_eq!(numbers.assigned(&numbered).await.unwrap(), Some(number));
+        assert_eq!(numbers.assigned(&never).await.unwrap(), None);
+        assert_eq!(numbers.assign(&order_id(), 2026).await.unwrap(), "INV-2026-000002", "looking up burns no number");
     }
 
     #[tokio::test]
