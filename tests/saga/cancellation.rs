@@ -34,6 +34,7 @@ async fn a_customer_who_cancels_after_paying_gets_everything_undone() {
 #[tokio::test]
 async fn an_order_cancelled_before_its_workflow_starts_is_cancelled_with_nothing_to_undo() {
     let app = TestApp::with_workflows_paused().await;
+    let before = app.available("MUG-CLASSIC-WHT").await;
     let placed = app.place_order(&order_body()).await;
     let id = placed["id"].as_str().unwrap().to_owned();
     assert_eq!(app.client.delete(app.url(&format!("/api/v0/orders/{id}"))).send().await.unwrap().status(), 202);
@@ -46,8 +47,9 @@ async fn an_order_cancelled_before_its_workflow_starts_is_cancelled_with_nothing
     assert_eq!(order["status"], "cancelled");
     assert_eq!(order["cancellation"]["reason"], "customer_request");
     assert!(app.charges().await.is_empty());
+    assert_eq!(app.available("MUG-CLASSIC-WHT").await, before);
     assert_eq!(app.emails_of(&id).await, ["cancelled"]);
-    assert_guarantees(&app, &[]).await;
+    assert_guarantees(&app, &[("MUG-CLASSIC-WHT", before)]).await;
 }
 
 #[tokio::test]
