@@ -20,6 +20,16 @@ fn history(order: &Value) -> Vec<String> {
     order["history"].as_array().unwrap().iter().map(|h| h["detail"].as_str().unwrap().to_owned()).collect()
 }
 
+/// Places an order on `app` (workflows paused) and runs its saga by hand up to the charge.
+async fn paid_by_hand(app: &TestApp) -> String {
+    let placed = app.place_order(&order_body()).await;
+    let id = placed["id"].as_str().unwrap().to_owned();
+    for task in [Task::PriceOrder, Task::ReserveStock, Task::IssueInvoice, Task::ChargePayment] {
+        app.saga.run(task, json!({"orderId": id})).await.unwrap();
+    }
+    id
+}
+
 /// Runs the saga's task `task` on order `id` by hand and returns the error name it failed with.
 async fn failure_of(app: &TestApp, task: Task, id: &str) -> String {
     match app.saga.run(task, json!({"orderId": id})).await {
@@ -96,13 +106,9 @@ async fn a_decline_after_a_charge_whose_answer_was_lost_refunds_that_charge() {
 async fn a_customer_who_cancels_after_a_label_was_bought_gets_the_label_voided_and_the_money_back() {
     let app = TestApp::with_workflows_paused().await;
     let before = app.available("MUG-CLASSIC-WHT").await;
-    let placed = app.place_order(&order_body()).await;
-    let id = placed["id"].as_str().unwrap().to_owned();
+    let id = paid_by_hand(&app).await;
     // The saga got as far as buying the label; the answer was lost before the shipment was
     // recorded, and the customer cancelled in that window.
-    for task in [Task::PriceOrder, Task::ReserveStock, Task::IssueInvoice, Task::ChargePayment] {
-        app.saga.run(task, json!({"orderId": id})).await.unwrap();
-    }
     let order_id = OrderId::parse(&id).unwrap();
     let order = app.saga.orders.get(&order_id).await.unwrap().unwrap();
     let label = app
@@ -156,11 +162,7 @@ async fn compensations_refuse_to_undo_a_shipped_order() {
 #[tokio::test]
 async fn a_compensation_failure_is_noted_once_with_what_is_left_and_no_internals() {
     let app = TestApp::with_workflows_paused().await;
-    let placed = app.place_order(&order_body()).await;
-    let id = placed["id"].as_str().unwrap();
-    for task in [Task::PriceOrder, Task::ReserveStock, Task::IssueInvoice, Task::ChargePayment] {
-        app.saga.run(task, json!({"orderId": id})).await.unwrap();
-    }
+    let id = &paid_by_hand(&app).await;
 
     // Retried after a lost answer, the task runs twice.
     let failure = json!({"orderId": id, "error": "Transient", "cause": "SQLITE_BUSY: database is locked"});
@@ -219,11 +221,7 @@ async fn an_invoice_number_taken_by_an_issue_that_failed_for_good_is_voided_by_a
 #[tokio::test]
 async fn the_address_cannot_change_once_a_label_is_being_bought() {
     let app = TestApp::with_workflows_paused().await;
-    let placed = app.place_order(&order_body()).await;
-    let id = placed["id"].as_str().unwrap();
-    for task in [Task::PriceOrder, Task::ReserveStock, Task::IssueInvoice, Task::ChargePayment] {
-        app.saga.run(task, json!({"orderId": id})).await.unwrap();
-    }
+    let id = &paid_by_hand(&app).await;
     // The ship step fixes the address on the order before it asks the carrier.
     let mut order = app.saga.orders.get(&OrderId::parse(id).unwrap()).await.unwrap().unwrap();
     order.begin_shipping(time::OffsetDateTime::now_utc());
