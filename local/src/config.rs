@@ -2,8 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use asl_engine::ExecutionStore;
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
 
@@ -39,6 +41,9 @@ pub struct Config {
     /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
     /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
     pub workflows_paused: bool,
+    /// Where the engine keeps executions instead of `executions.db`: tests put a store there
+    /// that fails on demand. Not read from the environment.
+    pub execution_store: Option<Arc<dyn ExecutionStore>>,
 }
 
 impl Config {
@@ -115,6 +120,7 @@ impl Config {
                 Some("paused") => true,
                 Some(other) => bail!("WORKFLOWS `{other}` is neither `run` nor `paused`"),
             },
+            execution_store: None,
         })
     }
 
@@ -133,6 +139,7 @@ impl Config {
             faults: Faults::none(),
             carrier_outage: None,
             workflows_paused: false,
+            execution_store: None,
         }
     }
 }

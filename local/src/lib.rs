@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use asl_engine::{Engine, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
+use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
 use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::{AppState, Links, Services};
@@ -123,13 +123,18 @@ impl Runtime {
             Durability::Full => Synchronous::Full,
             Durability::Normal => Synchronous::Normal,
         };
-        let executions = SqliteStore::open_with(
-            dir.join("executions.db"),
-            &SqliteOptions { synchronous, ..SqliteOptions::default() },
-        )
-        .context("cannot open the execution store")?;
+        let executions: Arc<dyn ExecutionStore> = match &config.execution_store {
+            Some(store) => Arc::clone(store),
+            None => Arc::new(
+                SqliteStore::open_with(
+                    dir.join("executions.db"),
+                    &SqliteOptions { synchronous, ..SqliteOptions::default() },
+                )
+                .context("cannot open the execution store")?,
+            ),
+        };
         let engine = Engine::builder()
-            .store(Arc::new(executions))
+            .store(executions)
             .tasks(SagaTasks::registry(saga, config.faults.clone()))
             .clock(Arc::new(EngineClock::with_time_scale(config.time_scale)))
             .max_tasks_in_flight(config.max_tasks_in_flight)
@@ -148,6 +153,7 @@ impl Runtime {
             links: Arc::new(SignedLinks(blobs.clone())),
             order_placed: Arc::new(Notify::new()),
             executions: Arc::new(workflows.clone()),
+            probes: vec![Arc::new(workflows.clone())],
         });
         Ok(Self {
             state,
@@ -195,6 +201,7 @@ pub async fn serve(
         if !resumed.resumed.is_empty() {
             tracing::info!(executions = resumed.resumed.len(), "resumed the executions left running");
         }
+        tokio::spawn(resume_stalled(runtime.engine.clone(), stop.clone()));
         Some(tokio::spawn(saga::dispatch_outbox(
             Arc::clone(&runtime.outbox),
             Arc::new(runtime.workflows.clone()),
@@ -210,6 +217,30 @@ pub async fn serve(
     }
     runtime.engine.shutdown().await;
     served
+}
+
+/// How often executions stopped by their store are driven again.
+const RESUME_STALLED_EVERY: Duration = Duration::from_secs(10);
+
+/// Drives again, until `stop`, the executions whose driver stopped on a store write the store
+/// refused (the engine retries transient failures itself): whatever refused it may have been
+/// fixed since, and an execution must not wait for a restart to move on.
+async fn resume_stalled(engine: Engine, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(RESUME_STALLED_EVERY) => {}
+        }
+        if engine.health().stalled_executions.is_empty() {
+            continue;
+        }
+        match engine.resume_running().await {
+            Ok(report) => tracing::info!(resumed = report.resumed.len(), "drove stalled executions again"),
+            Err(error) => {
+                tracing::warn!(error = %orderflow_api::problem::cause_chain(&error), "cannot resume stalled executions");
+            }
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use asl_engine::{Engine, StateMachine, TaskFailure, TaskHandler, TaskInvocation, TaskRegistry};
 use async_trait::async_trait;
 use orderflow_api::ExecutionHistory;
+use orderflow_api::health::Probe;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::{BoxError, WorkflowOutbox, WorkflowStarter};
 use orderflow_workers::{Saga, Task};
@@ -99,6 +100,26 @@ impl WorkflowStarter for EngineWorkflows {
     async fn start(&self, order: &OrderId) -> Result<(), BoxError> {
         self.engine.start_execution(MACHINE, order.as_str(), json!({"orderId": order.as_str()})).await?;
         Ok(())
+    }
+}
+
+/// `/health` asks whether executions are moving: a store write being retried, or an execution
+/// stopped by its store, makes the engine degraded.
+impl Probe for EngineWorkflows {
+    fn name(&self) -> &'static str {
+        "engine"
+    }
+
+    fn problem(&self) -> Option<String> {
+        let health = self.engine.health();
+        (!health.is_healthy()).then(|| {
+            format!(
+                "{} store writes retrying (last error: {}); {} executions stopped by their store",
+                health.store_writes_retrying,
+                health.store_error.as_deref().unwrap_or("none"),
+                health.stalled_executions.len()
+            )
+        })
     }
 }
 
