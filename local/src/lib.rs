@@ -170,18 +170,9 @@ impl Runtime {
 }
 
 /// The secret that signs document links, kept in the data directory so links survive a
-/// restart; created on first use.
+/// restart; created on first use (`0600`, written atomically). A damaged file stops the start.
 fn link_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join("link-secret");
-    match std::fs::read(&path) {
-        Ok(secret) if secret.len() >= 32 => return Ok(secret),
-        Ok(_) => anyhow::bail!("{} is too short to be a secret; delete it to make a new one", path.display()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
-    }
-    let secret: Vec<u8> = (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect();
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(secret)
+    Ok(orderflow_adapters_local::blobs::load_or_create_secret(dir, "link-secret")?)
 }
 
 /// Serves the runtime on `listener` until `shutdown` completes: resumes the executions a
