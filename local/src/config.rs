@@ -72,6 +72,13 @@ impl Config {
                 None => bail!("AUTH_MODE `{mode}` is neither `none` nor `gateway-header:<name>`"),
             },
         };
+        if !host.is_loopback() && auth == AuthMode::None {
+            bail!(
+                "refusing to listen on HOST `{host}` with AUTH_MODE `none`: anyone who can reach it could read, \
+                 cancel and re-address every order. Keep HOST on a loopback address (127.0.0.1, the default), \
+                 or put an authenticating gateway in front and set AUTH_MODE=gateway-header:<header>"
+            );
+        }
         let durability = match lookup("DURABILITY").as_deref() {
             None | Some("full") => Durability::Full,
             Some("normal") => Durability::Normal,

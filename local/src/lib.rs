@@ -183,6 +183,12 @@ pub async fn serve(
     runtime: Runtime,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let address = listener.local_addr().context("the listener has no address")?;
+    if !address.ip().is_loopback() && runtime.state.auth == orderflow_api::AuthMode::None {
+        anyhow::bail!(
+            "refusing to serve on {address} with AUTH_MODE `none`: set HOST to a loopback address, or AUTH_MODE=gateway-header:<header> behind an authenticating gateway"
+        );
+    }
     let stop = CancellationToken::new();
     let dispatcher = if runtime.workflows_paused {
         tracing::warn!("workflows are paused: orders are accepted and held in the outbox");
@@ -201,7 +207,10 @@ pub async fn serve(
         )))
     };
     let app = orderflow_api::app(runtime.state.clone()).merge(local_routes::router(&runtime));
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed");
     stop.cancel();
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;

@@ -1,18 +1,31 @@
-//! `/_local/...`: what only the local runtime has. The simulators' ledgers, so a person can see
-//! what moved, and the local twin of S3 presigned URLs.
+//! `/_local/...`: what only the local runtime has. The simulators' ledgers and the orders'
+//! executions, so a person can see what moved, and the local twin of S3 presigned URLs.
+//!
+//! The ledgers and executions list every customer's addresses, emails and payments: they are
+//! an operator's view and answer only connections from a loopback address (the peer of the TCP
+//! connection, not a header a client could set); anyone else gets `404`, as for a route that is
+//! not there. Document links stay reachable from anywhere: a customer opens them from an email,
+//! and each carries its own signature and expiry.
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use orderflow_adapters_local::blobs::content_type_of;
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
+use orderflow_api::ExecutionHistory;
 use orderflow_api::problem::ApiError;
+use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BlobStore;
 use serde::{Deserialize, Serialize};
 
 use crate::Runtime;
+use crate::saga::EngineWorkflows;
 
 #[derive(Debug, Clone)]
 struct Local {
@@ -20,21 +33,48 @@ struct Local {
     carrier: CarrierSimulator,
     blobs: FsBlobStore,
     mailer: EmlOutbox,
+    workflows: EngineWorkflows,
 }
 
-/// The local routes of `runtime`.
+/// The local routes of `runtime`. Serve them with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: without the peer's address, the
+/// operator's routes answer nobody.
 pub fn router(runtime: &Runtime) -> Router {
-    Router::new()
+    let operator = Router::new()
         .route("/_local/payments", get(payments))
         .route("/_local/shipments", get(shipments))
         .route("/_local/emails", get(emails))
-        .route("/_local/blobs/{*key}", get(blob))
-        .with_state(Local {
-            payments: runtime.payments.clone(),
-            carrier: runtime.carrier.clone(),
-            blobs: runtime.blobs.clone(),
-            mailer: runtime.mailer.clone(),
-        })
+        .route("/_local/executions/{id}", get(execution))
+        .route_layer(middleware::from_fn(loopback_only));
+    Router::new().route("/_local/blobs/{*key}", get(blob)).merge(operator).with_state(Local {
+        payments: runtime.payments.clone(),
+        carrier: runtime.carrier.clone(),
+        blobs: runtime.blobs.clone(),
+        mailer: runtime.mailer.clone(),
+        workflows: runtime.workflows.clone(),
+    })
+}
+
+/// Lets through only requests whose connection comes from a loopback address.
+async fn loopback_only(
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match peer {
+        Ok(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => next.run(request).await,
+        _ => ApiError::NotFound("route").into_response(),
+    }
+}
+
+/// The order's workflow execution and its events: `GET /api/v0/orders/{id}/execution` for
+/// the operator, whatever the API's authentication mode.
+async fn execution(State(local): State<Local>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let order = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    match local.workflows.execution(&order).await.map_err(ApiError::Unavailable)? {
+        Some(execution) => Ok(Json(execution).into_response()),
+        None => Err(ApiError::NotFound("execution")),
+    }
 }
 
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {

@@ -10,3 +10,4 @@ mod patch;
 mod placing;
 mod products_and_docs;
 mod restart;
+mod security;
