@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use asl_engine::ExecutionStore;
@@ -10,6 +11,7 @@ use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
 
 use crate::faults::Faults;
+use crate::server::Limits;
 
 /// Everything the local runtime can be told. See the README's configuration table.
 #[derive(Debug, Clone)]
@@ -44,6 +46,9 @@ pub struct Config {
     /// Where the engine keeps executions instead of `executions.db`: tests put a store there
     /// that fails on demand. Not read from the environment.
     pub execution_store: Option<Arc<dyn ExecutionStore>>,
+    /// `MAX_REQUESTS_IN_FLIGHT`, `REQUEST_TIMEOUT_SECONDS`, `HEADER_READ_TIMEOUT_SECONDS`: how
+    /// much the HTTP server takes on before it answers `503`.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -110,6 +115,32 @@ impl Config {
             None => 0,
         };
         let faults = Faults::parse(&lookup("FAULTS").unwrap_or_default(), seed)?;
+        let positive = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match lookup(name) {
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("{name} `{raw}` is not a positive number")),
+                None => Ok(default),
+            }
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_requests_in_flight: usize::try_from(positive(
+                "MAX_REQUESTS_IN_FLIGHT",
+                defaults.max_requests_in_flight as u64,
+            )?)
+            .context("MAX_REQUESTS_IN_FLIGHT is too large")?,
+            request_timeout: Duration::from_secs(positive(
+                "REQUEST_TIMEOUT_SECONDS",
+                defaults.request_timeout.as_secs(),
+            )?),
+            header_read_timeout: Duration::from_secs(positive(
+                "HEADER_READ_TIMEOUT_SECONDS",
+                defaults.header_read_timeout.as_secs(),
+            )?),
+        };
         Ok(Self {
             bind: SocketAddr::new(host, port),
             data_dir: lookup("DATA_DIR").map_or_else(|| PathBuf::from("var"), PathBuf::from),
@@ -128,6 +159,7 @@ impl Config {
                 Some(other) => bail!("WORKFLOWS `{other}` is neither `run` nor `paused`"),
             },
             execution_store: None,
+            limits,
         })
     }
 
@@ -147,6 +179,7 @@ impl Config {
             carrier_outage: None,
             workflows_paused: false,
             execution_store: None,
+            limits: Limits::default(),
         }
     }
 }

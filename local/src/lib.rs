@@ -8,12 +8,14 @@
 //! - [`saga`]: the order state machine in the local engine, the tasks, the outbox dispatcher.
 //! - [`faults`]: optional fault injection into the saga's tasks.
 //! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
+//! - [`server`]: the HTTP accept loop with its timeouts, and the overload guards.
 //! - [`telemetry`]: logs for a terminal, or JSON.
 
 pub mod config;
 pub mod faults;
 pub mod local_routes;
 pub mod saga;
+pub mod server;
 pub mod telemetry;
 
 use std::future::Future;
@@ -63,6 +65,7 @@ pub struct Runtime {
     workflows: EngineWorkflows,
     outbox: Arc<dyn WorkflowOutbox>,
     workflows_paused: bool,
+    limits: server::Limits,
 }
 
 /// Links to documents, signed by the blob store.
@@ -165,6 +168,7 @@ impl Runtime {
             workflows,
             outbox: orders,
             workflows_paused: config.workflows_paused,
+            limits: config.limits,
         })
     }
 }
@@ -207,16 +211,14 @@ pub async fn serve(
         )))
     };
     let app = orderflow_api::app(runtime.state.clone()).merge(local_routes::router(&runtime));
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed");
+    let app = server::guarded(app, runtime.limits);
+    server::serve(listener, app, runtime.limits.header_read_timeout, shutdown).await;
     stop.cancel();
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
     }
     runtime.engine.shutdown().await;
-    served
+    Ok(())
 }
 
 /// How often executions stopped by their store are driven again.

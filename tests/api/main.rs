@@ -11,3 +11,4 @@ mod placing;
 mod products_and_docs;
 mod restart;
 mod security;
+mod staying_up;
