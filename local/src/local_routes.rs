@@ -7,6 +7,7 @@
 //! not there. Document links stay reachable from anywhere: a customer opens them from an email,
 //! and each carries its own signature and expiry.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::rejection::ExtensionRejection;
@@ -17,9 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use orderflow_adapters_local::blobs::content_type_of;
+use orderflow_adapters_local::mailer::EmailPosition;
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::ExecutionHistory;
-use orderflow_api::problem::ApiError;
+use orderflow_api::problem::{ApiError, InvalidParam};
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BlobStore;
 use serde::{Deserialize, Serialize};
@@ -86,9 +88,50 @@ async fn payments(State(local): State<Local>) -> Result<Response, ApiError> {
     Ok(Json(local.payments.ledger().await.map_err(unavailable)?).into_response())
 }
 
-/// Every label the carrier simulator sold.
-async fn shipments(State(local): State<Local>) -> Result<Response, ApiError> {
-    Ok(Json(serde_json::json!({"shipments": local.carrier.shipments().await.map_err(unavailable)?})).into_response())
+/// The labels the carrier simulator sold, newest first, a page at a time (`?limit=`, at most
+/// [`MAX_PAGE`]; `?before=` the `nextCursor` of the previous page). Label files are not read.
+async fn shipments(
+    State(local): State<Local>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = Page::parse(&query)?;
+    let before = page
+        .before
+        .map(|cursor| cursor.parse::<i64>().map_err(|_| invalid("before", "is not a cursor from a previous page")))
+        .transpose()?;
+    let found = local.carrier.recent_shipments(page.limit, before).await.map_err(unavailable)?;
+    let next = (found.len() == page.limit).then(|| found.last().map(|(seq, _)| seq.to_string())).flatten();
+    let shipments: Vec<_> = found.into_iter().map(|(_, shipment)| shipment).collect();
+    Ok(Json(serde_json::json!({"shipments": shipments, "nextCursor": next})).into_response())
+}
+
+/// How many entries a `/_local` listing returns when not told.
+const DEFAULT_PAGE: usize = 100;
+/// The most entries a `/_local` listing returns at once.
+pub const MAX_PAGE: usize = 1000;
+
+/// `?limit=` and `?before=` of a listing.
+struct Page {
+    limit: usize,
+    before: Option<String>,
+}
+
+impl Page {
+    fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let limit = match query.get("limit") {
+            None => DEFAULT_PAGE,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| invalid("limit", "must be a whole number from 1 to 1000"))?,
+        };
+        Ok(Self { limit, before: query.get("before").cloned() })
+    }
+}
+
+fn invalid(parameter: &str, detail: &str) -> ApiError {
+    ApiError::InvalidParameters(vec![InvalidParam::parameter(parameter, detail)])
 }
 
 #[derive(Serialize)]
@@ -101,12 +144,24 @@ struct EmailView {
     file: String,
 }
 
-/// Every email in the outbox folder.
-async fn emails(State(local): State<Local>) -> Result<Response, ApiError> {
-    let sent = local.mailer.sent().await.map_err(unavailable)?;
+/// The emails in the outbox folder, newest first, a page at a time (`?limit=`, at most
+/// [`MAX_PAGE`]; `?before=` the `nextCursor` of the previous page).
+async fn emails(
+    State(local): State<Local>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = Page::parse(&query)?;
+    let before = page
+        .before
+        .map(|cursor| {
+            cursor.parse::<EmailPosition>().map_err(|()| invalid("before", "is not a cursor from a previous page"))
+        })
+        .transpose()?;
+    let sent = local.mailer.recent(page.limit, before).await.map_err(unavailable)?;
+    let next = (sent.len() == page.limit).then(|| sent.last().map(|(position, _)| position.to_string())).flatten();
     let emails: Vec<EmailView> = sent
         .into_iter()
-        .map(|email| EmailView {
+        .map(|(_, email)| EmailView {
             key: email.key,
             order_id: email.order_id,
             to: email.to,
@@ -114,7 +169,7 @@ async fn emails(State(local): State<Local>) -> Result<Response, ApiError> {
             file: email.path.display().to_string(),
         })
         .collect();
-    Ok(Json(serde_json::json!({"emails": emails})).into_response())
+    Ok(Json(serde_json::json!({"emails": emails, "nextCursor": next})).into_response())
 }
 
 #[derive(Deserialize)]

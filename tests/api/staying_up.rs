@@ -101,3 +101,51 @@ async fn an_idle_keep_alive_connection_is_closed() {
     let received = closed_by_the_server(stream).await;
     assert!(received.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&received));
 }
+
+/// Every page of `path` at `limit` entries, following `nextCursor`.
+async fn pages(app: &TestApp, path: &str, field: &str, limit: usize) -> Vec<Vec<serde_json::Value>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(before) => format!("{path}?limit={limit}&before={before}"),
+            None => format!("{path}?limit={limit}"),
+        };
+        let page: serde_json::Value = app.get(&url).send().await.unwrap().json().await.unwrap();
+        pages.push(page[field].as_array().unwrap().clone());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return pages,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_local_ledgers_of_labels_and_emails_are_listed_a_bounded_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(app.place_order(&orderflow_tests::order_body()).await["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        app.order_reaching(id, "shipped").await;
+    }
+
+    let shipments = pages(&app, "/_local/shipments", "shipments", 1).await;
+    assert!(shipments.iter().all(|page| page.len() <= 1), "{shipments:?}");
+    let shipped: Vec<String> = shipments.concat().iter().map(|s| s["orderId"].as_str().unwrap().to_owned()).collect();
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(shipped, newest_first, "every label once, newest first");
+
+    let emails = pages(&app, "/_local/emails", "emails", 5).await;
+    assert!(emails.iter().all(|page| page.len() <= 5), "{emails:?}");
+    let mut keys: Vec<String> = emails.concat().iter().map(|e| e["key"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(keys.len(), 12, "four emails per order: {keys:?}");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 12, "no email on two pages");
+
+    for path in ["/_local/emails?limit=100000", "/_local/shipments?limit=0", "/_local/emails?before=nonsense"] {
+        expect_problem(app.get(path).send().await.unwrap(), 400, "invalid-parameters").await;
+    }
+}

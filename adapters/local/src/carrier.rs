@@ -279,6 +279,44 @@ impl CarrierSimulator {
             .await
     }
 
+    /// Up to `limit` shipments, newest first, each with its position; `before` (a position
+    /// from an earlier page) continues after that shipment. Labels are not read, only their
+    /// size: a page costs the same however many labels were sold.
+    pub async fn recent_shipments(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<(i64, ShipmentRecord)>, DbError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT tracking_number, carrier, service, order_id, idempotency_key, weight_grams, destination,
+                            created_at, length(label), seq
+                     FROM shipments WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(rusqlite::params![before, limit], |r| {
+                    let carrier: String = r.get(1)?;
+                    let record = ShipmentRecord {
+                        tracking_number: r.get(0)?,
+                        carrier_name: spec(&carrier).map_or_else(|| carrier.clone(), |c| c.name.to_owned()),
+                        carrier,
+                        service: r.get(2)?,
+                        order_id: OrderId::parse(&r.get::<_, String>(3)?).map_err(|e| bad_column(3, e))?,
+                        idempotency_key: r.get(4)?,
+                        weight_grams: u64::try_from(r.get::<_, i64>(5)?).map_err(|e| bad_column(5, e))?,
+                        destination: serde_json::from_str(&r.get::<_, String>(6)?).map_err(|e| bad_column(6, e))?,
+                        label_bytes: usize::try_from(r.get::<_, i64>(8)?).map_err(|e| bad_column(8, e))?,
+                        created_at: OffsetDateTime::parse(&r.get::<_, String>(7)?, &Rfc3339)
+                            .map_err(|e| bad_column(7, e))?,
+                    };
+                    Ok((r.get::<_, i64>(9)?, record))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+    }
+
     /// Why `carrier` cannot take this parcel, if it cannot.
     fn refusal(&self, carrier: &CarrierSpec, request: &ShipmentRequest) -> Option<CarrierError> {
         let destination = &request.destination;
