@@ -22,6 +22,10 @@ pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
 
 /// Get the order's workflow execution: status, and every event (`TaskStateEntered`,
 /// `TaskFailed`, ...) with its timestamps, input and output.
+///
+/// An operator's view: it holds partners' error text and the workflow's internals, so a
+/// customer (a caller named by the gateway's header) gets `404`, as for a route that is not
+/// there.
 #[utoipa::path(
     get,
     path = "/api/v0/orders/{id}/execution",
@@ -29,7 +33,7 @@ pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
     params(("id" = String, Path, description = "The order id")),
     responses(
         (status = 200, description = "The execution and its events", body = Object),
-        (status = 404, description = "No such order, or its workflow has not started", body = Problem,
+        (status = 404, description = "No such order, its workflow has not started, or the caller is a customer", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
@@ -38,6 +42,9 @@ pub async fn get_execution(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if matches!(caller, Caller::Customer(_)) {
+        return Err(ApiError::NotFound("route"));
+    }
     let order = load(&state, &caller, &id).await?;
     match state.executions.execution(&order.id).await.map_err(ApiError::Unavailable)? {
         Some(execution) => Ok(Json(execution)),

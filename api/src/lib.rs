@@ -65,6 +65,8 @@ pub struct Services {
     pub order_placed: Arc<Notify>,
     /// The orders' workflow executions.
     pub executions: Arc<dyn ExecutionHistory>,
+    /// What `/health` asks about besides the order store (the workflow engine).
+    pub probes: Vec<Arc<dyn health::Probe>>,
 }
 
 /// The state shared by every handler: cheap to clone.

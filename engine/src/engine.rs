@@ -5,7 +5,7 @@
 //! execution under a name that exists returns the existing one, as Step Functions' idempotent
 //! `StartExecution` does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::clock::{Clock, SystemClock};
 use crate::definition::StateMachine;
 use crate::errors::{PAYLOAD_LIMIT_BYTES, StateError, check_payload_size, names};
-use crate::executor::{Ending, Execution, Fiber, Services, execution_arn};
+use crate::executor::{Ending, Execution, Fiber, Services, StoreHealth, execution_arn};
 use crate::history::{EventType, HistoryEvent};
 use crate::store::{
     Change, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, Finish, MemoryStore, Phase, StoreError,
@@ -133,6 +133,26 @@ pub struct ResumeReport {
     pub skipped: Vec<String>,
 }
 
+/// What [`Engine::health`] reports: whether executions are moving.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineHealth {
+    /// Store writes failing right now and being tried again: their executions wait.
+    pub store_writes_retrying: usize,
+    /// The last store error, while writes are failing.
+    pub store_error: Option<String>,
+    /// Executions stopped by a store error that retrying could not get past; they run again
+    /// at the next [`Engine::resume_running`].
+    pub stalled_executions: Vec<String>,
+}
+
+impl EngineHealth {
+    /// Whether every execution can move on.
+    pub fn is_healthy(&self) -> bool {
+        self.store_writes_retrying == 0 && self.stalled_executions.is_empty()
+    }
+}
+
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
     store: Option<Arc<dyn ExecutionStore>>,
@@ -187,12 +207,15 @@ impl EngineBuilder {
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let rng = self.jitter_seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        let shutdown = watch::Sender::new(false);
         let services = Services {
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
             tasks: self.tasks,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
             task_slots: Semaphore::new(self.max_tasks_in_flight),
             rng: Mutex::new(rng),
+            shutdown: shutdown.subscribe(),
+            store_health: StoreHealth::default(),
         };
         Engine {
             inner: Arc::new(Inner {
@@ -200,7 +223,8 @@ impl EngineBuilder {
                 machines: RwLock::new(HashMap::new()),
                 live: Mutex::new(HashMap::new()),
                 shutting_down: AtomicBool::new(false),
-                shutdown: watch::Sender::new(false),
+                shutdown,
+                stalled: Mutex::new(BTreeSet::new()),
                 drivers: AtomicUsize::new(0),
                 drivers_done: Notify::new(),
             }),
@@ -231,6 +255,9 @@ struct Inner {
     shutting_down: AtomicBool,
     /// Turns true when the engine shuts down; drivers stop at their next await.
     shutdown: watch::Sender<bool>,
+    /// Executions whose driver stopped on a store error it could not get past: running in the
+    /// store, driven by nobody, until [`Engine::resume_running`] picks them up again.
+    stalled: Mutex<BTreeSet<String>>,
     drivers: AtomicUsize,
     drivers_done: Notify,
 }
@@ -487,6 +514,7 @@ impl Engine {
                 record.last_event_id,
             );
             tracing::info!(execution = %record.name, state = %cursor.state, "resuming execution");
+            self.inner.stalled.lock().remove(&record.name);
             self.spawn_driver(execution, cursor, done_sender, abort_receiver);
             report.resumed.push(record.name);
         }
@@ -514,6 +542,18 @@ impl Engine {
         self.inner.live.lock().len()
     }
 
+    /// Whether the engine's executions are moving, or some wait on a failing store or have
+    /// stopped on one. Cheap: no store access.
+    pub fn health(&self) -> EngineHealth {
+        let store = &self.inner.services.store_health;
+        let store_writes_retrying = store.retrying.load(Ordering::Acquire);
+        EngineHealth {
+            store_writes_retrying,
+            store_error: if store_writes_retrying > 0 { store.last_error.lock().clone() } else { None },
+            stalled_executions: self.inner.stalled.lock().iter().cloned().collect(),
+        }
+    }
+
     fn machine(&self, name: &str) -> Result<Arc<StateMachine>, EngineError> {
         self.inner.machines.read().get(name).cloned().ok_or_else(|| EngineError::UnknownMachine(name.to_owned()))
     }
@@ -530,17 +570,24 @@ impl Engine {
         let span = tracing::info_span!("execution", name = %execution.name, machine = %execution.machine_name);
         let driver = async move {
             let name = execution.name.clone();
-            match drive(&inner, &execution, cursor, abort).await {
+            let outcome = drive(&inner, &execution, cursor, abort).await;
+            // No longer live before anyone waiting hears it ended: a caller woken by `done`
+            // must never still count it among the live executions.
+            inner.live.lock().remove(&name);
+            match outcome {
                 Ok(Some(description)) => {
                     tracing::debug!(status = description.status.as_str(), "execution ended");
                     done.send_replace(Some(description));
                 }
                 Ok(None) => {}
+                Err(error) if *inner.shutdown.borrow() => {
+                    tracing::warn!(execution = %name, error = %crate::errors::chain(&error), "the execution stopped at shutdown with a store write failing; it resumes on restart");
+                }
                 Err(error) => {
-                    tracing::error!(execution = %name, error = %error, "the execution stopped: its store failed; it will resume on restart");
+                    tracing::error!(execution = %name, error = %crate::errors::chain(&error), "the execution stopped: its store refused a write; it stays running in the store until resume_running");
+                    inner.stalled.lock().insert(name.clone());
                 }
             }
-            inner.live.lock().remove(&name);
             drop(done);
             if inner.drivers.fetch_sub(1, Ordering::AcqRel) == 1 {
                 inner.drivers_done.notify_waiters();

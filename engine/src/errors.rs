@@ -161,6 +161,18 @@ fn json_size(value: &Value) -> usize {
     counter.0
 }
 
+/// An error and its sources, as one line: `outer: inner: root`.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

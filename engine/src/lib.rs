@@ -79,7 +79,9 @@ pub mod task;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use definition::{LoadError, StateMachine};
-pub use engine::{Engine, EngineBuilder, EngineError, ExecutionDescription, ResumeReport, StartedExecution};
+pub use engine::{
+    Engine, EngineBuilder, EngineError, EngineHealth, ExecutionDescription, ResumeReport, StartedExecution,
+};
 pub use errors::StateError;
 pub use history::{EventType, HistoryEvent};
 pub use store::{ExecutionStatus, ExecutionStore, MemoryStore, SqliteOptions, SqliteStore, StoreError, Synchronous};

@@ -2,12 +2,16 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use asl_engine::ExecutionStore;
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
 
 use crate::faults::Faults;
+use crate::server::Limits;
 
 /// Everything the local runtime can be told. See the README's configuration table.
 #[derive(Debug, Clone)]
@@ -39,6 +43,12 @@ pub struct Config {
     /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
     /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
     pub workflows_paused: bool,
+    /// Where the engine keeps executions instead of `executions.db`: tests put a store there
+    /// that fails on demand. Not read from the environment.
+    pub execution_store: Option<Arc<dyn ExecutionStore>>,
+    /// `MAX_REQUESTS_IN_FLIGHT`, `REQUEST_TIMEOUT_SECONDS`, `HEADER_READ_TIMEOUT_SECONDS`: how
+    /// much the HTTP server takes on before it answers `503`.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -67,6 +77,13 @@ impl Config {
                 None => bail!("AUTH_MODE `{mode}` is neither `none` nor `gateway-header:<name>`"),
             },
         };
+        if !host.is_loopback() && auth == AuthMode::None {
+            bail!(
+                "refusing to listen on HOST `{host}` with AUTH_MODE `none`: anyone who can reach it could read, \
+                 cancel and re-address every order. Keep HOST on a loopback address (127.0.0.1, the default), \
+                 or put an authenticating gateway in front and set AUTH_MODE=gateway-header:<header>"
+            );
+        }
         let durability = match lookup("DURABILITY").as_deref() {
             None | Some("full") => Durability::Full,
             Some("normal") => Durability::Normal,
@@ -98,6 +115,32 @@ impl Config {
             None => 0,
         };
         let faults = Faults::parse(&lookup("FAULTS").unwrap_or_default(), seed)?;
+        let positive = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match lookup(name) {
+                Some(raw) => raw
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("{name} `{raw}` is not a positive number")),
+                None => Ok(default),
+            }
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_requests_in_flight: usize::try_from(positive(
+                "MAX_REQUESTS_IN_FLIGHT",
+                defaults.max_requests_in_flight as u64,
+            )?)
+            .context("MAX_REQUESTS_IN_FLIGHT is too large")?,
+            request_timeout: Duration::from_secs(positive(
+                "REQUEST_TIMEOUT_SECONDS",
+                defaults.request_timeout.as_secs(),
+            )?),
+            header_read_timeout: Duration::from_secs(positive(
+                "HEADER_READ_TIMEOUT_SECONDS",
+                defaults.header_read_timeout.as_secs(),
+            )?),
+        };
         Ok(Self {
             bind: SocketAddr::new(host, port),
             data_dir: lookup("DATA_DIR").map_or_else(|| PathBuf::from("var"), PathBuf::from),
@@ -115,6 +158,8 @@ impl Config {
                 Some("paused") => true,
                 Some(other) => bail!("WORKFLOWS `{other}` is neither `run` nor `paused`"),
             },
+            execution_store: None,
+            limits,
         })
     }
 
@@ -133,6 +178,8 @@ impl Config {
             faults: Faults::none(),
             carrier_outage: None,
             workflows_paused: false,
+            execution_store: None,
+            limits: Limits::default(),
         }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`saga`]: the order state machine in the local engine, the tasks, the outbox dispatcher.
 //! - [`faults`]: optional fault injection into the saga's tasks.
 //! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
+//! - [`server`]: the HTTP accept loop with its timeouts, and the overload guards.
 //! - [`telemetry`]: logs for a terminal, or JSON.
 
 pub mod config;
 pub mod faults;
 pub mod local_routes;
 pub mod saga;
+pub mod server;
 pub mod telemetry;
 
 use std::future::Future;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use asl_engine::{Engine, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
+use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
 use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::{AppState, Links, Services};
@@ -65,6 +67,7 @@ pub struct Runtime {
     workflows: EngineWorkflows,
     outbox: Arc<dyn WorkflowOutbox>,
     workflows_paused: bool,
+    limits: server::Limits,
 }
 
 /// Links to documents, signed by the blob store.
@@ -125,13 +128,18 @@ impl Runtime {
             Durability::Full => Synchronous::Full,
             Durability::Normal => Synchronous::Normal,
         };
-        let executions = SqliteStore::open_with(
-            dir.join("executions.db"),
-            &SqliteOptions { synchronous, ..SqliteOptions::default() },
-        )
-        .context("cannot open the execution store")?;
+        let executions: Arc<dyn ExecutionStore> = match &config.execution_store {
+            Some(store) => Arc::clone(store),
+            None => Arc::new(
+                SqliteStore::open_with(
+                    dir.join("executions.db"),
+                    &SqliteOptions { synchronous, ..SqliteOptions::default() },
+                )
+                .context("cannot open the execution store")?,
+            ),
+        };
         let engine = Engine::builder()
-            .store(Arc::new(executions))
+            .store(executions)
             .tasks(SagaTasks::registry(Arc::clone(&saga), config.faults.clone()))
             .clock(Arc::new(EngineClock::with_time_scale(config.time_scale)))
             .max_tasks_in_flight(config.max_tasks_in_flight)
@@ -150,6 +158,7 @@ impl Runtime {
             links: Arc::new(SignedLinks(blobs.clone())),
             order_placed: Arc::new(Notify::new()),
             executions: Arc::new(workflows.clone()),
+            probes: vec![Arc::new(workflows.clone())],
         });
         Ok(Self {
             state,
@@ -162,23 +171,15 @@ impl Runtime {
             workflows,
             outbox: orders,
             workflows_paused: config.workflows_paused,
+            limits: config.limits,
         })
     }
 }
 
 /// The secret that signs document links, kept in the data directory so links survive a
-/// restart; created on first use.
+/// restart; created on first use (`0600`, written atomically). A damaged file stops the start.
 fn link_secret(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join("link-secret");
-    match std::fs::read(&path) {
-        Ok(secret) if secret.len() >= 32 => return Ok(secret),
-        Ok(_) => anyhow::bail!("{} is too short to be a secret; delete it to make a new one", path.display()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
-    }
-    let secret: Vec<u8> = (0..4).flat_map(|_| uuid::Uuid::new_v4().into_bytes()).collect();
-    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(secret)
+    Ok(orderflow_adapters_local::blobs::load_or_create_secret(dir, "link-secret")?)
 }
 
 /// Serves the runtime on `listener` until `shutdown` completes: resumes the executions a
@@ -189,6 +190,12 @@ pub async fn serve(
     runtime: Runtime,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let address = listener.local_addr().context("the listener has no address")?;
+    if !address.ip().is_loopback() && runtime.state.auth == orderflow_api::AuthMode::None {
+        anyhow::bail!(
+            "refusing to serve on {address} with AUTH_MODE `none`: set HOST to a loopback address, or AUTH_MODE=gateway-header:<header> behind an authenticating gateway"
+        );
+    }
     let stop = CancellationToken::new();
     let dispatcher = if runtime.workflows_paused {
         tracing::warn!("workflows are paused: orders are accepted and held in the outbox");
@@ -198,6 +205,7 @@ pub async fn serve(
         if !resumed.resumed.is_empty() {
             tracing::info!(executions = resumed.resumed.len(), "resumed the executions left running");
         }
+        tokio::spawn(resume_stalled(runtime.engine.clone(), stop.clone()));
         Some(tokio::spawn(saga::dispatch_outbox(
             Arc::clone(&runtime.outbox),
             Arc::new(runtime.workflows.clone()),
@@ -206,13 +214,38 @@ pub async fn serve(
         )))
     };
     let app = orderflow_api::app(runtime.state.clone()).merge(local_routes::router(&runtime));
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("the HTTP server failed");
+    let app = server::guarded(app, runtime.limits);
+    server::serve(listener, app, runtime.limits.header_read_timeout, shutdown).await;
     stop.cancel();
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
     }
     runtime.engine.shutdown().await;
-    served
+    Ok(())
+}
+
+/// How often executions stopped by their store are driven again.
+const RESUME_STALLED_EVERY: Duration = Duration::from_secs(10);
+
+/// Drives again, until `stop`, the executions whose driver stopped on a store write the store
+/// refused (the engine retries transient failures itself): whatever refused it may have been
+/// fixed since, and an execution must not wait for a restart to move on.
+async fn resume_stalled(engine: Engine, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(RESUME_STALLED_EVERY) => {}
+        }
+        if engine.health().stalled_executions.is_empty() {
+            continue;
+        }
+        match engine.resume_running().await {
+            Ok(report) => tracing::info!(resumed = report.resumed.len(), "drove stalled executions again"),
+            Err(error) => {
+                tracing::warn!(error = %orderflow_api::problem::cause_chain(&error), "cannot resume stalled executions");
+            }
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,18 +1,33 @@
-//! `/_local/...`: what only the local runtime has. The simulators' ledgers, so a person can see
-//! what moved, and the local twin of S3 presigned URLs.
+//! `/_local/...`: what only the local runtime has. The simulators' ledgers and the orders'
+//! executions, so a person can see what moved, and the local twin of S3 presigned URLs.
+//!
+//! The ledgers and executions list every customer's addresses, emails and payments: they are
+//! an operator's view and answer only connections from a loopback address (the peer of the TCP
+//! connection, not a header a client could set); anyone else gets `404`, as for a route that is
+//! not there. Document links stay reachable from anywhere: a customer opens them from an email,
+//! and each carries its own signature and expiry.
 
-use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use orderflow_adapters_local::blobs::content_type_of;
+use orderflow_adapters_local::mailer::EmailPosition;
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
-use orderflow_api::problem::ApiError;
+use orderflow_api::ExecutionHistory;
+use orderflow_api::problem::{ApiError, InvalidParam};
+use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BlobStore;
 use serde::{Deserialize, Serialize};
 
 use crate::Runtime;
+use crate::saga::EngineWorkflows;
 
 #[derive(Debug, Clone)]
 struct Local {
@@ -20,21 +35,48 @@ struct Local {
     carrier: CarrierSimulator,
     blobs: FsBlobStore,
     mailer: EmlOutbox,
+    workflows: EngineWorkflows,
 }
 
-/// The local routes of `runtime`.
+/// The local routes of `runtime`. Serve them with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: without the peer's address, the
+/// operator's routes answer nobody.
 pub fn router(runtime: &Runtime) -> Router {
-    Router::new()
+    let operator = Router::new()
         .route("/_local/payments", get(payments))
         .route("/_local/shipments", get(shipments))
         .route("/_local/emails", get(emails))
-        .route("/_local/blobs/{*key}", get(blob))
-        .with_state(Local {
-            payments: runtime.payments.clone(),
-            carrier: runtime.carrier.clone(),
-            blobs: runtime.blobs.clone(),
-            mailer: runtime.mailer.clone(),
-        })
+        .route("/_local/executions/{id}", get(execution))
+        .route_layer(middleware::from_fn(loopback_only));
+    Router::new().route("/_local/blobs/{*key}", get(blob)).merge(operator).with_state(Local {
+        payments: runtime.payments.clone(),
+        carrier: runtime.carrier.clone(),
+        blobs: runtime.blobs.clone(),
+        mailer: runtime.mailer.clone(),
+        workflows: runtime.workflows.clone(),
+    })
+}
+
+/// Lets through only requests whose connection comes from a loopback address.
+async fn loopback_only(
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match peer {
+        Ok(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => next.run(request).await,
+        _ => ApiError::NotFound("route").into_response(),
+    }
+}
+
+/// The order's workflow execution and its events: `GET /api/v0/orders/{id}/execution` for
+/// the operator, whatever the API's authentication mode.
+async fn execution(State(local): State<Local>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let order = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    match local.workflows.execution(&order).await.map_err(ApiError::Unavailable)? {
+        Some(execution) => Ok(Json(execution).into_response()),
+        None => Err(ApiError::NotFound("execution")),
+    }
 }
 
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {
@@ -46,9 +88,50 @@ async fn payments(State(local): State<Local>) -> Result<Response, ApiError> {
     Ok(Json(local.payments.ledger().await.map_err(unavailable)?).into_response())
 }
 
-/// Every label the carrier simulator sold.
-async fn shipments(State(local): State<Local>) -> Result<Response, ApiError> {
-    Ok(Json(serde_json::json!({"shipments": local.carrier.shipments().await.map_err(unavailable)?})).into_response())
+/// The labels the carrier simulator sold, newest first, a page at a time (`?limit=`, at most
+/// [`MAX_PAGE`]; `?before=` the `nextCursor` of the previous page). Label files are not read.
+async fn shipments(
+    State(local): State<Local>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = Page::parse(&query)?;
+    let before = page
+        .before
+        .map(|cursor| cursor.parse::<i64>().map_err(|_| invalid("before", "is not a cursor from a previous page")))
+        .transpose()?;
+    let found = local.carrier.recent_shipments(page.limit, before).await.map_err(unavailable)?;
+    let next = (found.len() == page.limit).then(|| found.last().map(|(seq, _)| seq.to_string())).flatten();
+    let shipments: Vec<_> = found.into_iter().map(|(_, shipment)| shipment).collect();
+    Ok(Json(serde_json::json!({"shipments": shipments, "nextCursor": next})).into_response())
+}
+
+/// How many entries a `/_local` listing returns when not told.
+const DEFAULT_PAGE: usize = 100;
+/// The most entries a `/_local` listing returns at once.
+pub const MAX_PAGE: usize = 1000;
+
+/// `?limit=` and `?before=` of a listing.
+struct Page {
+    limit: usize,
+    before: Option<String>,
+}
+
+impl Page {
+    fn parse(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let limit = match query.get("limit") {
+            None => DEFAULT_PAGE,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| invalid("limit", "must be a whole number from 1 to 1000"))?,
+        };
+        Ok(Self { limit, before: query.get("before").cloned() })
+    }
+}
+
+fn invalid(parameter: &str, detail: &str) -> ApiError {
+    ApiError::InvalidParameters(vec![InvalidParam::parameter(parameter, detail)])
 }
 
 #[derive(Serialize)]
@@ -61,12 +144,24 @@ struct EmailView {
     file: String,
 }
 
-/// Every email in the outbox folder.
-async fn emails(State(local): State<Local>) -> Result<Response, ApiError> {
-    let sent = local.mailer.sent().await.map_err(unavailable)?;
+/// The emails in the outbox folder, newest first, a page at a time (`?limit=`, at most
+/// [`MAX_PAGE`]; `?before=` the `nextCursor` of the previous page).
+async fn emails(
+    State(local): State<Local>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let page = Page::parse(&query)?;
+    let before = page
+        .before
+        .map(|cursor| {
+            cursor.parse::<EmailPosition>().map_err(|()| invalid("before", "is not a cursor from a previous page"))
+        })
+        .transpose()?;
+    let sent = local.mailer.recent(page.limit, before).await.map_err(unavailable)?;
+    let next = (sent.len() == page.limit).then(|| sent.last().map(|(position, _)| position.to_string())).flatten();
     let emails: Vec<EmailView> = sent
         .into_iter()
-        .map(|email| EmailView {
+        .map(|(_, email)| EmailView {
             key: email.key,
             order_id: email.order_id,
             to: email.to,
@@ -74,7 +169,7 @@ async fn emails(State(local): State<Local>) -> Result<Response, ApiError> {
             file: email.path.display().to_string(),
         })
         .collect();
-    Ok(Json(serde_json::json!({"emails": emails})).into_response())
+    Ok(Json(serde_json::json!({"emails": emails, "nextCursor": next})).into_response())
 }
 
 #[derive(Deserialize)]

@@ -10,3 +10,5 @@ mod patch;
 mod placing;
 mod products_and_docs;
 mod restart;
+mod security;
+mod staying_up;

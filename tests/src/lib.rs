@@ -289,18 +289,37 @@ impl Api {
         self.get_json("/_local/payments").await["charges"].as_array().cloned().unwrap_or_default()
     }
 
-    /// The carrier simulator's shipments.
-    pub async fn shipments(&self) -> Vec<Value> {
-        self.get_json("/_local/shipments").await["shipments"].as_array().cloned().unwrap_or_default()
+    /// Every entry of a paged `/_local` listing, following `nextCursor`.
+    async fn all_pages(&self, path: &str, field: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            // Cursors are digits, `_`, and email keys (letters, digits, `_`, `-`, `.`, `/`): safe
+            // in a query as they are.
+            let url = match &cursor {
+                Some(before) => format!("{path}?limit=1000&before={before}"),
+                None => format!("{path}?limit=1000"),
+            };
+            let response = self.get(&url).send().await.expect("sent");
+            assert_eq!(response.status(), 200, "GET {path}");
+            let page: Value = response.json().await.expect("JSON");
+            all.extend(page[field].as_array().cloned().unwrap_or_default());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return all,
+            }
+        }
     }
 
-    /// The emails sent, as `(order id, stage)` pairs.
+    /// The carrier simulator's shipments, newest first.
+    pub async fn shipments(&self) -> Vec<Value> {
+        self.all_pages("/_local/shipments", "shipments").await
+    }
+
+    /// The emails sent, as `(order id, stage)` pairs, newest first.
     pub async fn emails(&self) -> Vec<(String, String)> {
-        let emails = self.get_json("/_local/emails").await;
-        emails["emails"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.all_pages("/_local/emails", "emails")
+            .await
             .iter()
             .map(|email| {
                 let key = email["key"].as_str().unwrap_or_default();

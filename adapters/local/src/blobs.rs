@@ -21,7 +21,7 @@ use orderflow_domain::ports::{BlobError, BlobStore, Clock, SystemClock};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use crate::fsio::{self, Existing};
+use crate::fsio::{self, Access, Existing};
 
 /// The longest key accepted, in bytes (S3 allows 1024; ours are far shorter).
 const MAX_KEY_LEN: usize = 512;
@@ -74,6 +74,82 @@ pub enum LinkError {
 #[derive(Debug, thiserror::Error)]
 #[error("the blob link secret must not be empty")]
 struct EmptySecret;
+
+/// The shortest secret accepted, in bytes: HMAC-SHA256 wants at least its output's size.
+const MIN_SECRET_LEN: usize = 32;
+/// The size of a secret this store makes.
+const NEW_SECRET_LEN: usize = 64;
+/// The largest secret file read: anything bigger is not one of ours.
+const MAX_SECRET_LEN: usize = 4096;
+
+/// Why the link secret file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The file could not be read, created or restricted.
+    #[error("cannot use the link secret {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is there but is not a secret: too short, too long, or filled with one byte
+    /// (what a write torn by a crash can leave). Links signed with it could be forged.
+    #[error("{path} is damaged ({why}); delete it to make a new one (links already sent stop working)")]
+    Damaged { path: PathBuf, why: String },
+}
+
+/// Reads the secret that signs links from `dir/name`, or makes one there: random bytes written
+/// atomically (a crash leaves the old state or the whole file, never part of it), readable by
+/// the owner only. An existing file readable by others is restricted to its owner.
+pub fn load_or_create_secret(dir: &Path, name: &str) -> Result<Vec<u8>, SecretError> {
+    let path = dir.join(name);
+    let io = |source| SecretError::Io { path: path.clone(), source };
+    match std::fs::read(&path) {
+        Ok(secret) => {
+            check_secret(&secret).map_err(|why| SecretError::Damaged { path: path.clone(), why })?;
+            restrict_to_owner(&path).map_err(io)?;
+            return Ok(secret);
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io(error)),
+    }
+    let secret: Vec<u8> =
+        std::iter::repeat_with(|| uuid::Uuid::new_v4().into_bytes()).flatten().take(NEW_SECRET_LEN).collect();
+    // `Keep`: two processes starting at once agree on the first secret written.
+    fsio::write_atomically_with(dir, Path::new(name), &secret, Existing::Keep, Access::OwnerOnly).map_err(io)?;
+    let kept = std::fs::read(&path).map_err(io)?;
+    check_secret(&kept).map_err(|why| SecretError::Damaged { path: path.clone(), why })?;
+    Ok(kept)
+}
+
+fn check_secret(secret: &[u8]) -> Result<(), String> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(format!("{} bytes, fewer than {MIN_SECRET_LEN}", secret.len()));
+    }
+    if secret.len() > MAX_SECRET_LEN {
+        return Err(format!("{} bytes, more than {MAX_SECRET_LEN}", secret.len()));
+    }
+    if secret.iter().all(|b| *b == secret[0]) {
+        return Err(format!("every byte is {:#04x}", secret[0]));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the link secret was readable by others; restricting it to its owner");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
 
 /// Checks that `key` is a relative path of at least two segments (`folder/name`), each made of
 /// ASCII letters, digits, `.`, `_` and `-`, not starting with `.`.

@@ -222,9 +222,15 @@ const SHIPMENT_COLUMNS: &str = "tracking_number, carrier, service, order_id, ide
                                 destination, created_at, label, voided_at IS NOT NULL";
 
 fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
-    let carrier: String = r.get(1)?;
     let label: Vec<u8> = r.get(8)?;
-    let record = ShipmentRecord {
+    Ok(Stored { record: record_row(r, label.len())?, label })
+}
+
+/// A shipment's record from a row of `SHIPMENT_COLUMNS`, whose column 8 (the label) the caller
+/// read or measured.
+fn record_row(r: &Row<'_>, label_bytes: usize) -> rusqlite::Result<ShipmentRecord> {
+    let carrier: String = r.get(1)?;
+    Ok(ShipmentRecord {
         tracking_number: r.get(0)?,
         carrier_name: spec(&carrier).map_or_else(|| carrier.clone(), |c| c.name.to_owned()),
         carrier,
@@ -233,11 +239,10 @@ fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
         idempotency_key: r.get(4)?,
         weight_grams: u64::try_from(r.get::<_, i64>(5)?).map_err(|e| bad_column(5, e))?,
         destination: serde_json::from_str(&r.get::<_, String>(6)?).map_err(|e| bad_column(6, e))?,
-        label_bytes: label.len(),
+        label_bytes,
         created_at: OffsetDateTime::parse(&r.get::<_, String>(7)?, &Rfc3339).map_err(|e| bad_column(7, e))?,
         voided: r.get(9)?,
-    };
-    Ok(Stored { record, label })
+    })
 }
 
 fn shipment_by_key(conn: &Connection, key: &str) -> Result<Option<Stored>, DbError> {
@@ -288,6 +293,31 @@ impl CarrierSimulator {
                 let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments ORDER BY seq");
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let rows = stmt.query_map([], |r| shipment_row(r).map(|stored| stored.record))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+    }
+
+    /// Up to `limit` shipments, newest first, each with its position; `before` (a position
+    /// from an earlier page) continues after that shipment. Labels are not read, only their
+    /// size: a page costs the same however many labels were sold.
+    pub async fn recent_shipments(
+        &self,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<(i64, ShipmentRecord)>, DbError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT tracking_number, carrier, service, order_id, idempotency_key, weight_grams, destination,
+                            created_at, length(label), voided_at IS NOT NULL, seq
+                     FROM shipments WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(rusqlite::params![before, limit], |r| {
+                    let label_bytes = usize::try_from(r.get::<_, i64>(8)?).map_err(|e| bad_column(8, e))?;
+                    Ok((r.get::<_, i64>(10)?, record_row(r, label_bytes)?))
+                })?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await

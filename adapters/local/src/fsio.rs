@@ -28,9 +28,30 @@ pub(crate) enum Written {
     AlreadyThere,
 }
 
+/// Who may read a written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// The process's umask decides (documents anyone on the machine may read).
+    Default,
+    /// The owner only (`0600` on Unix): secrets. The file has that mode from its creation, so
+    /// there is no moment when others could open it.
+    OwnerOnly,
+}
+
 /// Writes `bytes` to `root/relative` atomically and durably. `root` must exist; directories
 /// between it and the file are created.
 pub(crate) fn write_atomically(root: &Path, relative: &Path, bytes: &[u8], existing: Existing) -> io::Result<Written> {
+    write_atomically_with(root, relative, bytes, existing, Access::Default)
+}
+
+/// [`write_atomically`], choosing who may read the file.
+pub(crate) fn write_atomically_with(
+    root: &Path,
+    relative: &Path,
+    bytes: &[u8],
+    existing: Existing,
+    access: Access,
+) -> io::Result<Written> {
     let target = root.join(relative);
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"));
@@ -38,7 +59,7 @@ pub(crate) fn write_atomically(root: &Path, relative: &Path, bytes: &[u8], exist
     create_dirs(root, dir)?;
 
     let temp = dir.join(format!(".{}.{:016x}.tmp", name.to_string_lossy(), fastrand::u64(..)));
-    let placed = write_synced(&temp, bytes).and_then(|()| match existing {
+    let placed = write_synced(&temp, bytes, access).and_then(|()| match existing {
         Existing::Replace => {
             let replaced = target.exists();
             fs::rename(&temp, &target)?;
@@ -59,8 +80,16 @@ pub(crate) fn write_atomically(root: &Path, relative: &Path, bytes: &[u8], exist
     Ok(placed)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+fn write_synced(path: &Path, bytes: &[u8], access: Access) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if access == Access::OwnerOnly {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = access;
+    let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

@@ -59,6 +59,29 @@ pub struct SentEmail {
     pub to: Option<String>,
 }
 
+/// Where an email stands in the newest-first listing of [`EmlOutbox::recent`]: when its file
+/// was written, then its key. Shown as `<nanoseconds since 1970>_<key>`, an opaque cursor.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EmailPosition {
+    written_nanos: u128,
+    key: String,
+}
+
+impl std::fmt::Display for EmailPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.written_nanos, self.key)
+    }
+}
+
+impl std::str::FromStr for EmailPosition {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let (nanos, key) = text.split_once('_').ok_or(())?;
+        Ok(Self { written_nanos: nanos.parse().map_err(|_| ())?, key: key.to_owned() })
+    }
+}
+
 /// `key` as a file stem: reversible, and safe in any file system.
 fn file_stem(key: &str) -> Result<String, BadKey> {
     if key.is_empty() {
@@ -149,6 +172,50 @@ impl EmlOutbox {
             Ok(bytes) => Ok(Some(bytes)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(error),
+        })
+        .await?
+    }
+
+    /// Up to `limit` emails, newest first (by file time, then key), each with its position;
+    /// `before` (a position from an earlier page) continues after that email. Only the files
+    /// of the page are read, and only `limit` names are held while the folder is scanned.
+    pub async fn recent(
+        &self,
+        limit: usize,
+        before: Option<EmailPosition>,
+    ) -> std::io::Result<Vec<(EmailPosition, SentEmail)>> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            // The newest `limit` seen so far; the oldest of them on top, to be dropped first.
+            let mut newest: BinaryHeap<Reverse<(EmailPosition, PathBuf)>> = BinaryHeap::with_capacity(limit + 1);
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some(key) = name.to_str().and_then(|n| n.strip_suffix(EXTENSION)).and_then(key_of) else {
+                    continue;
+                };
+                let written = entry.metadata()?.modified()?;
+                let written_nanos = written.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+                let position = EmailPosition { written_nanos, key };
+                if before.as_ref().is_some_and(|before| position >= *before) {
+                    continue;
+                }
+                newest.push(Reverse((position, entry.path())));
+                if newest.len() > limit {
+                    newest.pop();
+                }
+            }
+            let mut page: Vec<(EmailPosition, PathBuf)> = newest.into_iter().map(|Reverse(e)| e).collect();
+            page.sort_by(|a, b| b.0.cmp(&a.0));
+            page.into_iter()
+                .map(|(position, path)| {
+                    let message = std::fs::read(&path)?;
+                    let email = describe(position.key.clone(), path, &message);
+                    Ok((position, email))
+                })
+                .collect()
         })
         .await?
     }

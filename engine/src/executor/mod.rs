@@ -10,12 +10,13 @@ mod states;
 mod task;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::clock::{Activity, Clock};
 use crate::definition::{Body, Kind, State, StateMachine, Transition};
@@ -35,11 +36,76 @@ pub(crate) struct Services {
     pub task_slots: Semaphore,
     /// Randomness for `JitterStrategy: FULL`; seedable for tests.
     pub rng: Mutex<fastrand::Rng>,
+    /// Turns true when the engine shuts down: a write being retried gives up then.
+    pub shutdown: watch::Receiver<bool>,
+    /// How the store's writes are going, for [`Engine::health`](crate::Engine::health).
+    pub store_health: StoreHealth,
+}
+
+/// The first wait before a failed store write is tried again; it doubles per failure.
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(10);
+/// The longest wait between two tries of a failed store write.
+const STORE_RETRY_CAP: Duration = Duration::from_secs(5);
+
+/// Store writes that are failing right now.
+#[derive(Debug, Default)]
+pub(crate) struct StoreHealth {
+    /// Writes waiting to be tried again after a transient error.
+    pub retrying: AtomicUsize,
+    /// The last error a write met, kept until a write succeeds.
+    pub last_error: Mutex<Option<String>>,
 }
 
 impl Services {
     fn random_unit(&self) -> f64 {
         self.rng.lock().f64()
+    }
+
+    /// Commits to the store, trying a write again while its error is transient, with capped
+    /// exponential backoff and full jitter, until it succeeds or the engine shuts down. The
+    /// execution waits meanwhile: a store that fails for a while delays it, and does not stop
+    /// it. A write the store refuses (not transient) is returned at once.
+    async fn commit_retrying(&self, name: &str, commit: Commit) -> Result<(), StoreError> {
+        // The first try hands over a copy: a failed write happened not at all, and is tried again
+        // as it was, with the same event ids.
+        let error = match self.store.commit(name, commit.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_transient() => error,
+            Err(error) => return Err(error),
+        };
+        self.store_health.retrying.fetch_add(1, Ordering::AcqRel);
+        let result = self.retry_commit(name, commit, error).await;
+        self.store_health.retrying.fetch_sub(1, Ordering::AcqRel);
+        if result.is_ok() && self.store_health.retrying.load(Ordering::Acquire) == 0 {
+            *self.store_health.last_error.lock() = None;
+        }
+        result
+    }
+
+    async fn retry_commit(&self, name: &str, commit: Commit, mut error: StoreError) -> Result<(), StoreError> {
+        let mut shutdown = self.shutdown.clone();
+        let mut ceiling = STORE_RETRY_FIRST;
+        for failures in 1_u64.. {
+            *self.store_health.last_error.lock() = Some(crate::errors::chain(&error));
+            if failures == 1 || failures.is_multiple_of(20) {
+                tracing::warn!(execution = %name, failures, error = %crate::errors::chain(&error), "a store write failed; trying again");
+            }
+            let wait = ceiling.mul_f64(self.random_unit());
+            ceiling = (ceiling * 2).min(STORE_RETRY_CAP);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return Err(error),
+            }
+            error = match self.store.commit(name, commit.clone()).await {
+                Ok(()) => {
+                    tracing::info!(execution = %name, failures, "a store write succeeded after failing");
+                    return Ok(());
+                }
+                Err(error) if error.is_transient() => error,
+                Err(error) => return Err(error),
+            };
+        }
+        Err(error)
     }
 }
 
@@ -95,7 +161,7 @@ impl Execution {
         for (event, id) in events.iter_mut().zip(first..) {
             event.id = id;
         }
-        self.services.store.commit(&self.name, Commit { events, change }).await
+        self.services.commit_retrying(&self.name, Commit { events, change }).await
     }
 
     /// Ids for events recorded at creation (`ExecutionStarted`, first state entered).

@@ -212,6 +212,10 @@ pub enum StoreError {
     /// The store's writer has stopped.
     #[error("the store is closed")]
     Closed,
+    /// The store cannot take the write now (overloaded, offline); nothing of it happened and
+    /// retrying later is safe.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     /// The transaction holding a batch of writes did not commit; none of them happened.
     #[error("the transaction did not commit: {0}")]
     CommitFailed(String),
@@ -227,6 +231,28 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+}
+
+impl StoreError {
+    /// Whether the same write may succeed if tried again: the write did not happen, and the
+    /// cause is a condition that passes (a busy or full disk, an I/O error, an overloaded
+    /// writer), not a refusal of the write itself (a constraint, a corrupt document).
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            Self::Unavailable(_) | Self::CommitFailed(_) => true,
+            Self::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => matches!(
+                failure.code,
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::DiskFull
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::OutOfMemory
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// The future of [`ExecutionStore::commit`], without a heap allocation for the usual cases.

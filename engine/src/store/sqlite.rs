@@ -48,10 +48,21 @@ impl Default for SqliteOptions {
     }
 }
 
+/// How many batches of writes may wait for the writer.
+const QUEUED_BATCHES: usize = 8;
+
+/// Why the writer did not take a write.
+fn refused(error: &mpsc::TrySendError<Write>) -> StoreError {
+    match error {
+        mpsc::TrySendError::Full(_) => StoreError::Unavailable("the writer's queue is full".to_owned()),
+        mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
+    }
+}
+
 /// Executions and history in a SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writes: mpsc::Sender<Write>,
+    writes: mpsc::SyncSender<Write>,
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
@@ -205,7 +216,9 @@ impl SqliteStore {
         let reader = Connection::open(&path).map_err(open_error)?;
         reader.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
 
-        let (writes, queue) = mpsc::channel();
+        // Bounded: past a few batches, waiting writes only grow memory and latency. A write
+        // beyond it is refused as `Unavailable`, which the engine retries with backoff.
+        let (writes, queue) = mpsc::sync_channel(options.max_batch.max(1).saturating_mul(QUEUED_BATCHES));
         let max_batch = options.max_batch.max(1);
         thread::Builder::new()
             .name("asl-sqlite-writer".into())
@@ -425,7 +438,7 @@ impl ExecutionStore for SqliteStore {
     async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
         let (reply, answer) = oneshot::channel();
         let (record, events) = (Box::new(serialize_record(&record)?), serialize_events(&events)?);
-        self.writes.send(Write::Create { record, events, reply }).map_err(|_| StoreError::Closed)?;
+        self.writes.try_send(Write::Create { record, events, reply }).map_err(|e| refused(&e))?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -435,8 +448,8 @@ impl ExecutionStore for SqliteStore {
             Err(error) => return StoreFuture::ready(Err(error)),
         };
         let (reply, answer) = oneshot::channel();
-        if self.writes.send(Write::Commit { name: name.to_owned(), commit, reply }).is_err() {
-            return StoreFuture::ready(Err(StoreError::Closed));
+        if let Err(error) = self.writes.try_send(Write::Commit { name: name.to_owned(), commit, reply }) {
+            return StoreFuture::ready(Err(refused(&error)));
         }
         StoreFuture::reply(answer)
     }

@@ -10,3 +10,4 @@ mod durability;
 mod errors;
 mod io_processing;
 mod states;
+mod store_failures;

@@ -41,6 +41,12 @@ pub use orders::SqliteOrderStore;
 /// requests, small enough that one batch never keeps its first caller waiting long.
 const MAX_BATCH: usize = 512;
 
+/// The most writes waiting for the writer. Eight batches: enough to keep the writer busy
+/// through any burst it can absorb; beyond that, waiting only grows memory and latency, so a
+/// write is refused at once ([`DbError::Overloaded`]) and the API answers `503` with
+/// `Retry-After`.
+const MAX_QUEUED_WRITES: usize = 8 * MAX_BATCH;
+
 /// How many read-only connections are kept open.
 const READERS: usize = 8;
 
@@ -59,6 +65,10 @@ pub enum DbError {
     Corrupt(#[from] serde_json::Error),
     #[error("the database writer has stopped")]
     Closed,
+    /// The writer's queue is full: more writes arrive than the disk can commit. Nothing was
+    /// written; retrying later is safe.
+    #[error("the database has more writes waiting than it can take; nothing was written")]
+    Overloaded,
     #[error("a blocking read task failed")]
     Join(#[from] tokio::task::JoinError),
     #[error("could not start the database writer")]
@@ -164,7 +174,7 @@ impl Database {
         checkpoints.busy_timeout(std::time::Duration::from_secs(5))?;
 
         let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("db").to_owned();
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let (jobs, queue) = crossbeam_channel::bounded::<Job>(MAX_QUEUED_WRITES);
         thread::Builder::new()
             .name(format!("sqlite-writer:{file}"))
             .spawn(move || write_loop(&writer, &queue))
@@ -187,7 +197,10 @@ impl Database {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| Box::new(Reply { result: work(conn), reply }));
-        self.inner.jobs.send(job).map_err(|_| DbError::Closed)?;
+        self.inner.jobs.try_send(job).map_err(|error| match error {
+            crossbeam_channel::TrySendError::Full(_) => DbError::Overloaded,
+            crossbeam_channel::TrySendError::Disconnected(_) => DbError::Closed,
+        })?;
         answer.await.map_err(|_| DbError::Closed)?
     }
 
@@ -364,6 +377,48 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no checkpoint copied the log into the database file");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_beyond_a_full_queue_is_refused_at_once_and_the_queued_ones_still_commit() {
+        let (_dir, db) = temp_db();
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)")?)).await.unwrap();
+        // Hold the writer inside a job while the queue fills behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (entered, writer_busy) = oneshot::channel::<()>();
+        let holding = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |_| {
+                    let _ = entered.send(());
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        writer_busy.await.unwrap();
+        let queued: Vec<_> = (0..MAX_QUEUED_WRITES)
+            .map(|i| {
+                let db = db.clone();
+                let i = i64::try_from(i).unwrap();
+                tokio::spawn(async move { db.write(move |c| Ok(c.execute("INSERT INTO t VALUES (?1)", [i])?)).await })
+            })
+            .collect();
+        while db.inner.jobs.len() < MAX_QUEUED_WRITES {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+
+        let refused = db.write(|c| Ok(c.execute("INSERT INTO t VALUES (-1)", [])?)).await;
+        assert!(matches!(refused, Err(DbError::Overloaded)), "{refused:?}");
+
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
+        for write in queued {
+            write.await.unwrap().unwrap();
+        }
+        let count: i64 = db.read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(count, i64::try_from(MAX_QUEUED_WRITES).unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
