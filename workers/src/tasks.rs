@@ -45,6 +45,11 @@ pub async fn price_order(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> 
 /// Reserves every line, all or nothing, and confirms the order.
 pub async fn reserve_stock(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
+    if order.status() != OrderStatus::Pending && order.status() != OrderStatus::Cancelled {
+        // Done by an attempt whose answer was lost: finish the step, so the customer hears of
+        // it, and let the next step see a cancellation.
+        return Ok(Value::Null);
+    }
     ensure_not_cancelled(&order)?;
     let lines: Vec<(Sku, Quantity)> = order.lines.iter().map(|line| (line.sku.clone(), line.quantity)).collect();
     saga.inventory.reserve(id, &lines).await?;
