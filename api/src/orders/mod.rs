@@ -103,23 +103,41 @@ pub async fn place_order(
     if !caller.may_act_for(&request.customer.id) {
         return Err(ApiError::Forbidden(request.customer.id.to_string()));
     }
+    let idempotency = key.map(|key| (key, RequestFingerprint::of(&request)));
+    // A retry is answered with the order it made before anything is priced: the promotion may
+    // have expired or a product left the catalog since, and the first order stands regardless.
+    if let Some((key, fingerprint)) = &idempotency
+        && let Some(earlier) = state.orders.placed_under(&request.customer.id, key).await.map_err(store_error)?
+    {
+        if earlier.fingerprint != *fingerprint {
+            return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
+        }
+        return placed_response(&state, &earlier.order, true);
+    }
+
     let now = state.clock.now();
     let quote = state
         .pricer()
         .quote(&request.cart, &request.shipping_address, request.promo_code.as_ref(), now)
         .map_err(pricing_error)?;
-    let idempotency = key.map(|key| (key, RequestFingerprint::of(&request)));
     let order = Order::place(state.next_order_id(), request, quote, now);
 
-    let (order, replayed) = match state.orders.place(NewOrder { order, idempotency }).await.map_err(store_error)? {
+    // Two first requests with one key can race past the read above: `place` checks the key
+    // again, atomically with the insert.
+    match state.orders.place(NewOrder { order, idempotency }).await.map_err(store_error)? {
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
             state.order_placed.notify_one();
-            (order, false)
+            placed_response(&state, &order, false)
         }
-        Placement::Replayed(order) => (order, true),
-    };
-    let mut response = order_response(&state, StatusCode::ACCEPTED, &order);
+        Placement::Replayed(order) => placed_response(&state, &order, true),
+    }
+}
+
+/// The `202` of a placed order, with its `Location`; `Idempotent-Replayed: true` when it was
+/// placed by an earlier request with the same key.
+fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
+    let mut response = order_response(state, StatusCode::ACCEPTED, order);
     let location =
         HeaderValue::from_str(&format!("/api/v0/orders/{}", order.id)).map_err(|e| ApiError::Internal(e.into()))?;
     response.headers_mut().insert(LOCATION, location);
