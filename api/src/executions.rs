@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BoxError;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::extract::Caller;
+use crate::extract::{Caller, PathParam};
 use crate::orders::load;
 use crate::problem::{ApiError, Problem};
 
@@ -36,7 +36,7 @@ pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
 pub async fn get_execution(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     let order = load(&state, &caller, &id).await?;
     match state.executions.execution(&order.id).await.map_err(ApiError::Unavailable)? {

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use orderflow_domain::catalog::{Product, Sku};
 use orderflow_domain::ports::{InventoryError, StockLevel};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::extract::PathParam;
 use crate::problem::{ApiError, Problem};
 
 /// A product of the catalog. Prices are integer minor units of `currency`.
@@ -71,7 +72,7 @@ pub async fn list_products(State(state): State<AppState>) -> Result<Json<Product
 )]
 pub async fn get_product(
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    PathParam(sku): PathParam,
 ) -> Result<Json<ProductView>, ApiError> {
     let sku = Sku::parse(&sku).map_err(|_| ApiError::NotFound("product"))?;
     let product = state.catalog.product(&sku).ok_or(ApiError::NotFound("product"))?;

@@ -35,6 +35,7 @@ pub fn router(runtime: &Runtime) -> Router {
             blobs: runtime.blobs.clone(),
             mailer: runtime.mailer.clone(),
         })
+        .layer(axum::middleware::map_response(orderflow_api::problem::ensure_problem))
 }
 
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> ApiError {

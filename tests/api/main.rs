@@ -8,5 +8,6 @@ mod invalid_input;
 mod listing;
 mod patch;
 mod placing;
+mod problems;
 mod products_and_docs;
 mod restart;

@@ -6,7 +6,7 @@ pub mod view;
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, LINK, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,9 @@ use utoipa::IntoParams;
 use self::request::{AddressInput, Errors, OrderPatch, PlaceOrder};
 use self::view::{OrderList, OrderSummary, OrderView};
 use crate::AppState;
-use crate::extract::{Caller, IfMatch, JsonBody, MaybeIdempotencyKey, etag, parse_json};
+use crate::extract::{
+    Caller, IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json,
+};
 use crate::problem::{ApiError, InvalidParam, Problem};
 
 const TAG: &str = "orders";
@@ -162,7 +164,7 @@ fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Re
 pub async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let order = load(&state, &caller, &id).await?;
@@ -219,7 +221,7 @@ fn decode_cursor(cursor: &str) -> Option<OrderId> {
 pub async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<ListParams>,
+    QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, ApiError> {
     let mut invalid = Vec::new();
     let mut customer = params.customer_id.as_deref().and_then(|raw| {
@@ -314,10 +316,10 @@ fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: serde_j
 pub async fn patch_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     if_match: IfMatch,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
@@ -419,7 +421,7 @@ pub async fn patch_order(
 pub async fn cancel_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     // A concurrent step of the workflow may write between our read and write: retry on conflict.
