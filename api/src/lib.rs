@@ -128,13 +128,46 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    valid(routes().into_openapi())
+}
+
+/// `document` with a `description` on every response, which OpenAPI requires and validators and
+/// client generators enforce: a route that documents a status without one gets the status's
+/// reason phrase rather than making the whole document invalid.
+fn valid(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason());
+                    reason.unwrap_or("The answer").clone_into(&mut response.description);
+                }
+            }
+        }
+    }
+    document
 }
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let (router, api) = routes().split_for_parts();
-    let document = api.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let document = valid(api).to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     router
         .route(
             "/openapi.json",

@@ -156,9 +156,9 @@ fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Re
     tag = TAG,
     params(("id" = String, Path, description = "The order id")),
     responses(
-        (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 200, description = "The order", body = OrderView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_order(
@@ -212,7 +212,7 @@ fn decode_cursor(cursor: &str) -> Option<OrderId> {
     tag = TAG,
     params(ListParams),
     responses(
-        (status = 200, body = OrderList),
+        (status = 200, description = "A page of orders, newest first", body = OrderList),
         (status = 400, description = "An invalid query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not list this customer's orders", body = Problem,
             content_type = "application/problem+json"),
@@ -302,14 +302,15 @@ fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: serde_j
     ),
     request_body(content = OrderPatch, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 200, description = "The changed order", body = OrderView, headers(("ETag" = String))),
         (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Shipped or cancelled, or the price would change", body = Problem,
             content_type = "application/problem+json"),
         (status = 412, description = "The order changed since that ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/merge-patch+json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid email or address, or an unknown member", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -413,9 +414,9 @@ pub async fn patch_order(
     responses(
         (status = 202, description = "Cancellation requested (or already requested)", body = OrderView),
         (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The order has shipped", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The order changed since that ETag", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn cancel_order(
