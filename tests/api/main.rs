@@ -4,6 +4,7 @@
 
 mod cancel;
 mod idempotency;
+mod internals;
 mod invalid_input;
 mod listing;
 mod patch;
