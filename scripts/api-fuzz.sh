@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Property-based tests of the HTTP API from its own OpenAPI document (schemathesis): no input
 # may produce a 5xx, and every answer must match the documented status codes, content types,
-# headers and schemas. Runs the local server (workflows paused) on a free loopback port.
+# headers and schemas. Runs the local server (workflows paused) on a free loopback port. Then
+# scripts/api-contract.sh validates the document and drives the API through a generated client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
+# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 venv="$target/tools/venv"
 
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -25,3 +27,7 @@ trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm
   --max-examples "${API_FUZZ_EXAMPLES:-100}" \
   --workers 2 \
   --seed 2026
+
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+scripts/api-contract.sh

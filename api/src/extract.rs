@@ -1,7 +1,7 @@
 //! Extractors that turn raw requests into typed input or an `ApiError`, never a bare 4xx of
 //! axum's own.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -33,6 +33,66 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         require_json(request.headers())?;
         let bytes = read_body(request).await?;
         parse_json(&bytes).map(Self)
+    }
+}
+
+/// A request body of at most [`MAX_BODY_BYTES`], whatever its type: more is a 413 problem, like
+/// [`JsonBody`]'s, and not axum's own plain-text one with its larger default limit.
+#[derive(Debug)]
+pub struct LimitedBody(pub bytes::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for LimitedBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        read_body(request).await.map(Self)
+    }
+}
+
+/// One segment of the path captured by the route (`{id}`, `{sku}`). A segment that does not
+/// decode to UTF-8 (`%FF`) names no resource: `404`, as any other id that does not exist.
+#[derive(Debug)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(segment)| Self(segment))
+            .map_err(|_| ApiError::NotFound("resource"))
+    }
+}
+
+/// A query string deserialized into `T`; a query that does not fit (a parameter given twice, a
+/// required one missing) is a 400 `invalid-parameters` naming the parameter.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(params)| Self(params))
+            .map_err(|rejection| ApiError::InvalidParameters(vec![invalid_query(&rejection.body_text())]))
+    }
+}
+
+/// The invalid parameter that axum's query rejection text names (`Failed to deserialize query
+/// string: duplicate field `limit``), with what is wrong with it.
+pub fn invalid_query(rejection: &str) -> InvalidParam {
+    let message = rejection.split_once(": ").map_or(rejection, |(_, message)| message);
+    let named = ["duplicate field `", "missing field `", "unknown field `"]
+        .into_iter()
+        .find_map(|prefix| quoted_field(message, prefix).map(|field| (prefix, field)));
+    match named {
+        Some(("duplicate field `", field)) => InvalidParam::parameter(field, "must be given at most once"),
+        Some(("missing field `", field)) => InvalidParam::parameter(field, "is required"),
+        Some((_, field)) => InvalidParam::parameter(field, "is not a parameter of this resource"),
+        None => InvalidParam { pointer: None, parameter: None, header: None, detail: message.to_owned() },
     }
 }
 
@@ -189,15 +249,63 @@ pub fn etag(version: u64) -> HeaderValue {
 pub enum IfMatch {
     Absent,
     Any,
-    Versions(Vec<u64>),
+    /// The opaque parts of the strong entity tags listed; weak tags never match in `If-Match`.
+    Tags(Vec<String>),
 }
 
 impl IfMatch {
-    /// Whether the current `version` satisfies the condition (strong comparison, RFC 9110).
+    /// Whether the current `version` satisfies the condition (strong comparison, RFC 9110
+    /// §8.8.3.2): a well-formed tag that names no version of the order (`"stale"`) fails it,
+    /// which is a 412, not a 400.
     pub fn matches(&self, version: u64) -> bool {
         match self {
             Self::Absent | Self::Any => true,
-            Self::Versions(versions) => versions.contains(&version),
+            Self::Tags(tags) => tags.iter().any(|tag| *tag == version.to_string()),
+        }
+    }
+}
+
+/// One `If-Match` field value.
+#[derive(Debug, PartialEq, Eq)]
+enum TagList {
+    Any,
+    /// Each tag: whether it is weak, and its opaque part.
+    Tags(Vec<(bool, String)>),
+}
+
+/// The entity tags of one `If-Match` field value (RFC 9110 §8.8.3 and §13.1.1):
+/// `"*"` or a list of `[W/]"<etagc>*"`. `None` when the value does not follow that grammar.
+fn entity_tags(value: &[u8]) -> Option<TagList> {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let trimmed = value.trim_ascii();
+    if trimmed == b"*" {
+        return Some(TagList::Any);
+    }
+    let mut tags = Vec::new();
+    let mut rest = trimmed;
+    loop {
+        // Empty list elements (`a, , b`) are allowed by the list syntax (RFC 9110 §5.6.1).
+        while let Some((first, tail)) = rest.split_first() {
+            if *first == b',' || is_ows(first) { rest = tail } else { break }
+        }
+        if rest.is_empty() {
+            return Some(TagList::Tags(tags));
+        }
+        let weak = rest.starts_with(b"W/");
+        if weak {
+            rest = &rest[2..];
+        }
+        let opaque = rest.strip_prefix(b"\"")?;
+        let end = opaque.iter().position(|b| *b == b'"')?;
+        let (tag, tail) = opaque.split_at(end);
+        // etagc = %x21 / %x23-7E / obs-text
+        if !tag.iter().all(|b| *b == 0x21 || (0x23..=0x7E).contains(b) || *b >= 0x80) {
+            return None;
+        }
+        tags.push((weak, String::from_utf8_lossy(tag).into_owned()));
+        rest = tail[1..].trim_ascii_start();
+        if !(rest.is_empty() || rest.starts_with(b",")) {
+            return None;
         }
     }
 }
@@ -206,27 +314,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut versions = Vec::new();
+        if !parts.headers.contains_key(IF_MATCH) {
+            return Ok(Self::Absent);
+        }
+        let mut strong = Vec::new();
         for value in parts.headers.get_all(IF_MATCH) {
-            let raw = value.to_str().unwrap_or_default();
-            for tag in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-                if tag == "*" {
-                    return Ok(Self::Any);
+            match entity_tags(value.as_bytes()) {
+                Some(TagList::Any) => return Ok(Self::Any),
+                Some(TagList::Tags(tags)) => {
+                    strong.extend(tags.into_iter().filter(|(weak, _)| !weak).map(|(_, tag)| tag));
                 }
-                // Weak tags never match in If-Match; a malformed tag matches nothing either.
-                if let Some(version) =
-                    tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).and_then(|t| t.parse().ok())
-                {
-                    versions.push(version);
-                } else if !tag.starts_with("W/") {
+                None => {
                     return Err(ApiError::InvalidParameters(vec![InvalidParam::header(
                         "If-Match",
-                        "must be an entity tag such as \"3\", as returned in ETag",
+                        "must be \"*\" or entity tags such as \"3\", as returned in ETag",
                     )]));
                 }
             }
         }
-        Ok(if parts.headers.contains_key(IF_MATCH) { Self::Versions(versions) } else { Self::Absent })
+        Ok(Self::Tags(strong))
     }
 }
 
@@ -276,6 +382,32 @@ mod tests {
     fn bytes_that_are_not_json_are_malformed() {
         assert!(matches!(parse_json::<Body>(b"{\"items\": ["), Err(ApiError::MalformedJson(_))));
         assert!(matches!(parse_json::<Body>(b"{\"items\": []} trailing"), Err(ApiError::MalformedJson(_))));
+    }
+
+    fn if_match(value: &str) -> Option<TagList> {
+        entity_tags(value.as_bytes())
+    }
+
+    #[test]
+    fn if_match_follows_the_entity_tag_grammar() {
+        assert_eq!(if_match(" * "), Some(TagList::Any));
+        assert_eq!(if_match(r#""3""#), Some(TagList::Tags(vec![(false, "3".to_owned())])));
+        assert_eq!(
+            if_match(r#"W/"3", "stale" ,"a,b""#),
+            Some(TagList::Tags(vec![(true, "3".to_owned()), (false, "stale".to_owned()), (false, "a,b".to_owned())]))
+        );
+        assert_eq!(if_match(r#""""#), Some(TagList::Tags(vec![(false, String::new())])));
+        for malformed in ["3", r#""3"x"#, r#""unterminated"#, "W/3", "\"a b\"", r#""3" "4""#] {
+            assert_eq!(if_match(malformed), None, "{malformed}");
+        }
+    }
+
+    #[test]
+    fn a_query_rejection_names_its_parameter() {
+        let duplicate = invalid_query("Failed to deserialize query string: duplicate field `limit`");
+        assert_eq!(duplicate.parameter.as_deref(), Some("limit"));
+        let missing = invalid_query("Failed to deserialize query string: missing field `expires`");
+        assert_eq!((missing.parameter.as_deref(), missing.detail.as_str()), (Some("expires"), "is required"));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - [`health`]: `GET /health`.
 //! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, the caller's
 //!   identity, `Idempotency-Key`, `If-Match`).
-//! - [`problem`]: `ApiError`, the one mapping of failures to RFC 9457 problem responses.
+//! - [`problem`]: `ApiError`, the one mapping of failures to RFC 9457 problem responses, and
+//!   `ensure_problem`, the layer that makes any other error response (axum's rejections, a
+//!   layer's) one too.
 //!
 //! Every route is described in the OpenAPI 3.1 document served at `GET /openapi.json`,
 //! generated from the handlers' annotations.
@@ -26,7 +28,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -128,13 +130,46 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    valid(routes().into_openapi())
+}
+
+/// `document` with a `description` on every response, which OpenAPI requires and validators and
+/// client generators enforce: a route that documents a status without one gets the status's
+/// reason phrase rather than making the whole document invalid.
+fn valid(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    let reason = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason());
+                    reason.unwrap_or("The answer").clone_into(&mut response.description);
+                }
+            }
+        }
+    }
+    document
 }
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let (router, api) = routes().split_for_parts();
-    let document = api.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let document = valid(api).to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     router
         .route(
             "/openapi.json",
@@ -144,7 +179,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        // Whatever reads a body reads at most what `JsonBody` does.
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .layer(axum::middleware::map_response(problem::ensure_problem))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
@@ -183,7 +221,7 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-async fn problem_description(Path(slug): Path<String>) -> Result<Response, ApiError> {
+async fn problem_description(extract::PathParam(slug): extract::PathParam) -> Result<Response, ApiError> {
     let text = problem::describe(&slug).ok_or(ApiError::NotFound("problem type"))?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }

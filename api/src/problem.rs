@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_domain::ports::BoxError;
 use serde::Serialize;
@@ -111,6 +111,10 @@ pub enum ApiError {
     /// 500 `internal`: a bug.
     #[error("internal error")]
     Internal(#[source] BoxError),
+    /// Any other error status, answered by a layer rather than a handler (a timeout, say):
+    /// `about:blank`, which RFC 9457 §4.2.1 means as "the status code says it all".
+    #[error("{1}")]
+    Other(StatusCode, String),
 }
 
 impl ApiError {
@@ -153,6 +157,7 @@ impl ApiError {
             }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "service-unavailable", "Service unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            Self::Other(status, _) => (*status, "", status.canonical_reason().unwrap_or("Error")),
         }
     }
 }
@@ -176,6 +181,11 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %cause_chain(&self), "request failed");
                 None
             }
+            Self::Other(status, text) if status.is_server_error() => {
+                tracing::error!(status = status.as_u16(), error = %text, "request failed");
+                None
+            }
+            Self::Other(_, text) if text.is_empty() => None,
             Self::Validation(_) | Self::InvalidParameters(_) => Some(self.to_string()),
             other => Some(other.to_string()),
         };
@@ -184,7 +194,7 @@ impl IntoResponse for ApiError {
             _ => Vec::new(),
         };
         let problem = Problem {
-            problem_type: format!("/problems/{slug}"),
+            problem_type: if slug.is_empty() { "about:blank".to_owned() } else { format!("/problems/{slug}") },
             title: title.to_owned(),
             status: status.as_u16(),
             detail,
@@ -197,6 +207,70 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Whether `headers` describe a problem document.
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/problem+json"))
+    })
+}
+
+/// The most text of a rejection's body read to describe it.
+const REJECTION_TEXT_BYTES: usize = 4 * 1024;
+
+/// Makes every error answer a problem document, whoever made it: a 4xx or 5xx response whose
+/// body is not `application/problem+json` (one of axum's own rejections, a layer's 408 or 413)
+/// becomes the problem of its status, keeping its status and its headers (`Allow`,
+/// `Retry-After`). Handlers still answer with a typed [`ApiError`] where they can name what is
+/// wrong; this is the net under them.
+///
+/// Use it as the outermost layer of every router:
+/// `.layer(axum::middleware::map_response(problem::ensure_problem))`.
+pub async fn ensure_problem(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, REJECTION_TEXT_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let error = match status {
+        StatusCode::BAD_REQUEST if text.starts_with("Failed to deserialize query string") => {
+            ApiError::InvalidParameters(vec![crate::extract::invalid_query(&text)])
+        }
+        StatusCode::BAD_REQUEST => ApiError::InvalidParameters(vec![InvalidParam {
+            pointer: None,
+            parameter: None,
+            header: None,
+            detail: if text.is_empty() { "the request is malformed".to_owned() } else { text },
+        }]),
+        StatusCode::NOT_FOUND => ApiError::NotFound("resource"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PRECONDITION_FAILED => ApiError::PreconditionFailed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(crate::extract::MAX_BODY_BYTES),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("application/json"),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::Validation(vec![InvalidParam { pointer: None, parameter: None, header: None, detail: text }])
+        }
+        StatusCode::PRECONDITION_REQUIRED => ApiError::PreconditionRequired,
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(text.into()),
+        StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal(text.into()),
+        other => ApiError::Other(other, text),
+    };
+    let mut problem = error.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    // The problem's own headers win only where the original had none (its `Retry-After` stays).
+    for (name, value) in problem.headers() {
+        if name == header::CONTENT_TYPE || !parts.headers.contains_key(name) {
+            parts.headers.insert(name.clone(), value.clone());
+        }
+    }
+    *problem.headers_mut() = parts.headers;
+    problem
 }
 
 /// What each problem `type` means, served at `GET /problems/{slug}` so a `type` URI resolves.

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use orderflow_domain::catalog::{Product, Sku};
 use orderflow_domain::ports::{InventoryError, StockLevel};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::extract::PathParam;
 use crate::problem::{ApiError, Problem};
 
 /// A product of the catalog. Prices are integer minor units of `currency`.
@@ -53,7 +54,7 @@ fn inventory_error(error: InventoryError) -> ApiError {
 }
 
 /// List the catalog with the stock available now.
-#[utoipa::path(get, path = "/api/v0/products", tag = "products", responses((status = 200, body = ProductList)))]
+#[utoipa::path(get, path = "/api/v0/products", tag = "products", responses((status = 200, description = "Every product with its available stock", body = ProductList)))]
 pub async fn list_products(State(state): State<AppState>) -> Result<Json<ProductList>, ApiError> {
     let levels: HashMap<Sku, StockLevel> =
         state.inventory.levels().await.map_err(inventory_error)?.into_iter().collect();
@@ -67,11 +68,14 @@ pub async fn list_products(State(state): State<AppState>) -> Result<Json<Product
     path = "/api/v0/products/{sku}",
     tag = "products",
     params(("sku" = String, Path, description = "The SKU")),
-    responses((status = 200, body = ProductView), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, description = "The product with its available stock", body = ProductView),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn get_product(
     State(state): State<AppState>,
-    Path(sku): Path<String>,
+    PathParam(sku): PathParam,
 ) -> Result<Json<ProductView>, ApiError> {
     let sku = Sku::parse(&sku).map_err(|_| ApiError::NotFound("product"))?;
     let product = state.catalog.product(&sku).ok_or(ApiError::NotFound("product"))?;

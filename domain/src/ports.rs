@@ -41,6 +41,14 @@ pub struct NewOrder {
     pub idempotency: Option<(IdempotencyKey, RequestFingerprint)>,
 }
 
+/// What an idempotency key was first used for: the fingerprint of the request that placed an
+/// order under it, and that order as it is now.
+#[derive(Debug, Clone)]
+pub struct IdempotentPlacement {
+    pub fingerprint: RequestFingerprint,
+    pub order: Order,
+}
+
 /// What recording a new order did.
 #[derive(Debug, Clone)]
 pub enum Placement {
@@ -78,6 +86,18 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     /// Errors: `IdempotencyKeyReused` when the key (scoped to the customer) was used for a
     /// different request; `Unavailable`.
     async fn place(&self, new: NewOrder) -> Result<Placement, StoreError>;
+
+    /// The order `customer` placed under `key`, with the fingerprint of the request that placed
+    /// it; `None` when the key is new. Read before pricing, so that a retry is answered with the
+    /// order it made whatever changed since (prices, promotions, the catalog); `place` still
+    /// checks the key atomically for two first requests racing.
+    ///
+    /// Errors: `Unavailable`.
+    async fn placed_under(
+        &self,
+        customer: &CustomerId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentPlacement>, StoreError>;
 
     /// Errors: `Unavailable`.
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;

@@ -48,13 +48,17 @@ pub fn router(runtime: &Runtime) -> Router {
         .route("/_local/emails", get(emails))
         .route("/_local/executions/{id}", get(execution))
         .route_layer(middleware::from_fn(loopback_only));
-    Router::new().route("/_local/blobs/{*key}", get(blob)).merge(operator).with_state(Local {
-        payments: runtime.payments.clone(),
-        carrier: runtime.carrier.clone(),
-        blobs: runtime.blobs.clone(),
-        mailer: runtime.mailer.clone(),
-        workflows: runtime.workflows.clone(),
-    })
+    Router::new()
+        .route("/_local/blobs/{*key}", get(blob))
+        .merge(operator)
+        .with_state(Local {
+            payments: runtime.payments.clone(),
+            carrier: runtime.carrier.clone(),
+            blobs: runtime.blobs.clone(),
+            mailer: runtime.mailer.clone(),
+            workflows: runtime.workflows.clone(),
+        })
+        .layer(axum::middleware::map_response(orderflow_api::problem::ensure_problem))
 }
 
 /// Lets through only requests whose connection comes from a loopback address.

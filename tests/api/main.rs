@@ -4,10 +4,12 @@
 
 mod cancel;
 mod idempotency;
+mod internals;
 mod invalid_input;
 mod listing;
 mod patch;
 mod placing;
+mod problems;
 mod products_and_docs;
 mod restart;
 mod security;

@@ -50,3 +50,37 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     assert!(document["components"]["schemas"]["PlaceOrder"].is_object());
     assert!(document["components"]["schemas"]["Problem"].is_object());
 }
+
+#[tokio::test]
+async fn every_documented_response_has_the_description_openapi_requires() {
+    let app = TestApp::with_workflows_paused().await;
+    let document: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+
+    let mut missing = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if response["description"].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+
+    assert!(missing.is_empty(), "responses without a description: {missing:?}");
+}
+
+#[tokio::test]
+async fn the_execution_history_is_documented_by_its_schema() {
+    let app = TestApp::with_workflows_paused().await;
+    let document: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+
+    let answer = &document["paths"]["/api/v0/orders/{id}/execution"]["get"]["responses"]["200"];
+    assert_eq!(answer["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Execution");
+    let schemas = &document["components"]["schemas"];
+    let event = &schemas["ExecutionEvent"]["properties"];
+    for member in ["id", "timestamp", "type", "stateName", "input", "output", "error", "cause"] {
+        assert!(event[member].is_object(), "events have no `{member}`");
+    }
+    assert_eq!(schemas["ExecutionDescription"]["properties"]["status"]["$ref"], "#/components/schemas/ExecutionStatus");
+}

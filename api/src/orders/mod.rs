@@ -6,7 +6,7 @@ pub mod view;
 use std::fmt::Write as _;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, LINK, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,9 @@ use utoipa::IntoParams;
 use self::request::{AddressInput, Errors, OrderPatch, PlaceOrder};
 use self::view::{OrderList, OrderSummary, OrderView};
 use crate::AppState;
-use crate::extract::{Caller, IfMatch, JsonBody, MaybeIdempotencyKey, etag, parse_json};
+use crate::extract::{
+    Caller, IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json,
+};
 use crate::problem::{ApiError, InvalidParam, Problem};
 
 const TAG: &str = "orders";
@@ -103,23 +105,41 @@ pub async fn place_order(
     if !caller.may_act_for(&request.customer.id) {
         return Err(ApiError::Forbidden(request.customer.id.to_string()));
     }
+    let idempotency = key.map(|key| (key, RequestFingerprint::of(&request)));
+    // A retry is answered with the order it made before anything is priced: the promotion may
+    // have expired or a product left the catalog since, and the first order stands regardless.
+    if let Some((key, fingerprint)) = &idempotency
+        && let Some(earlier) = state.orders.placed_under(&request.customer.id, key).await.map_err(store_error)?
+    {
+        if earlier.fingerprint != *fingerprint {
+            return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
+        }
+        return placed_response(&state, &earlier.order, true);
+    }
+
     let now = state.clock.now();
     let quote = state
         .pricer()
         .quote(&request.cart, &request.shipping_address, request.promo_code.as_ref(), now)
         .map_err(pricing_error)?;
-    let idempotency = key.map(|key| (key, RequestFingerprint::of(&request)));
     let order = Order::place(state.next_order_id(), request, quote, now);
 
-    let (order, replayed) = match state.orders.place(NewOrder { order, idempotency }).await.map_err(store_error)? {
+    // Two first requests with one key can race past the read above: `place` checks the key
+    // again, atomically with the insert.
+    match state.orders.place(NewOrder { order, idempotency }).await.map_err(store_error)? {
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
             state.order_placed.notify_one();
-            (order, false)
+            placed_response(&state, &order, false)
         }
-        Placement::Replayed(order) => (order, true),
-    };
-    let mut response = order_response(&state, StatusCode::ACCEPTED, &order);
+        Placement::Replayed(order) => placed_response(&state, &order, true),
+    }
+}
+
+/// The `202` of a placed order, with its `Location`; `Idempotent-Replayed: true` when it was
+/// placed by an earlier request with the same key.
+fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
+    let mut response = order_response(state, StatusCode::ACCEPTED, order);
     let location =
         HeaderValue::from_str(&format!("/api/v0/orders/{}", order.id)).map_err(|e| ApiError::Internal(e.into()))?;
     response.headers_mut().insert(LOCATION, location);
@@ -136,15 +156,15 @@ pub async fn place_order(
     tag = TAG,
     params(("id" = String, Path, description = "The order id")),
     responses(
-        (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 200, description = "The order", body = OrderView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let order = load(&state, &caller, &id).await?;
@@ -192,7 +212,7 @@ fn decode_cursor(cursor: &str) -> Option<OrderId> {
     tag = TAG,
     params(ListParams),
     responses(
-        (status = 200, body = OrderList),
+        (status = 200, description = "A page of orders, newest first", body = OrderList),
         (status = 400, description = "An invalid query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not list this customer's orders", body = Problem,
             content_type = "application/problem+json"),
@@ -201,7 +221,7 @@ fn decode_cursor(cursor: &str) -> Option<OrderId> {
 pub async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<ListParams>,
+    QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Response, ApiError> {
     let mut invalid = Vec::new();
     let mut customer = params.customer_id.as_deref().and_then(|raw| {
@@ -282,24 +302,25 @@ fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: serde_j
     ),
     request_body(content = OrderPatch, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, body = OrderView, headers(("ETag" = String))),
+        (status = 200, description = "The changed order", body = OrderView, headers(("ETag" = String))),
         (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Shipped or cancelled, or the price would change", body = Problem,
             content_type = "application/problem+json"),
         (status = 412, description = "The order changed since that ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/merge-patch+json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid email or address, or an unknown member", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     if_match: IfMatch,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    LimitedBody(body): LimitedBody,
 ) -> Result<Response, ApiError> {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
@@ -393,15 +414,15 @@ pub async fn patch_order(
     responses(
         (status = 202, description = "Cancellation requested (or already requested)", body = OrderView),
         (status = 400, description = "A malformed If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or another customer's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The order has shipped", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The order changed since that ETag", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn cancel_order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     // A concurrent step of the workflow may write between our read and write: retry on conflict.

@@ -3,9 +3,12 @@
 use std::fmt::Write as _;
 
 use async_trait::async_trait;
-use orderflow_domain::idempotency::RequestFingerprint;
+use orderflow_domain::customer::CustomerId;
+use orderflow_domain::idempotency::{IdempotencyKey, RequestFingerprint};
 use orderflow_domain::order::{Order, OrderId};
-use orderflow_domain::ports::{NewOrder, OrderPage, OrderQuery, OrderStore, Placement, StoreError};
+use orderflow_domain::ports::{
+    IdempotentPlacement, NewOrder, OrderPage, OrderQuery, OrderStore, Placement, StoreError,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use time::format_description::well_known::Rfc3339;
 
@@ -95,6 +98,35 @@ impl OrderStore for SqliteOrderStore {
                 existing: OrderId::parse(&existing).map_err(|e| StoreError::Unavailable(Box::new(e)))?,
             }),
         }
+    }
+
+    async fn placed_under(
+        &self,
+        customer: &CustomerId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotentPlacement>, StoreError> {
+        let (customer, key) = (customer.to_string(), key.to_string());
+        let found: Option<(String, String)> = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT k.fingerprint, o.body FROM idempotency_keys k JOIN orders o ON o.id = k.order_id \
+                         WHERE k.customer_id = ?1 AND k.key = ?2",
+                    )?
+                    .query_row([&customer, &key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?)
+            })
+            .await
+            .map_err(unavailable)?;
+        found
+            .map(|(fingerprint, body)| {
+                Ok(IdempotentPlacement {
+                    fingerprint: RequestFingerprint::from_stored(fingerprint),
+                    order: parse_order(&body).map_err(unavailable)?,
+                })
+            })
+            .transpose()
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
