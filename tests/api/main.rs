@@ -4,7 +4,6 @@
 
 mod cancel;
 mod idempotency;
-mod internals;
 mod invalid_input;
 mod listing;
 mod patch;
