@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderName};
 use orderflow_domain::ports::OrderQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -43,11 +44,12 @@ pub struct Health {
     path = "/health",
     tag = "health",
     responses(
-        (status = 200, description = "Every component is well", body = Health),
-        (status = 503, description = "A component is degraded: take this instance out of rotation", body = Health),
+        (status = 200, description = "Every component is well", body = Health, content_type = "application/health+json"),
+        (status = 503, description = "A component is degraded: take this instance out of rotation", body = Health,
+            content_type = "application/health+json"),
     )
 )]
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn health(State(state): State<AppState>) -> (StatusCode, [(HeaderName, &'static str); 1], Json<Health>) {
     let mut components = BTreeMap::new();
     let store = match state.orders.list(&OrderQuery { limit: 1, ..OrderQuery::default() }).await {
         Ok(_) => "ok",
@@ -69,5 +71,10 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     }
     let healthy = components.values().all(|status| *status == "ok");
     let (code, status) = if healthy { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
-    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), components }))
+    // A status report, not an error: its own media type keeps the problem layer off a `503`.
+    (
+        code,
+        [(header::CONTENT_TYPE, crate::problem::HEALTH_JSON)],
+        Json(Health { status, version: env!("CARGO_PKG_VERSION"), components }),
+    )
 }

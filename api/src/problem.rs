@@ -210,9 +210,18 @@ impl IntoResponse for ApiError {
 }
 
 /// Whether `headers` describe a problem document.
+/// The media type of `/health`'s report (the IETF health-check format), which a load balancer
+/// reads whatever its status.
+pub const HEALTH_JSON: &str = "application/health+json";
+
+/// Whether the response is already a problem document, or a health report, which answers `503`
+/// by design and is no error to rewrite.
 fn is_problem(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/problem+json"))
+        v.split(';').next().is_some_and(|essence| {
+            let essence = essence.trim();
+            essence.eq_ignore_ascii_case("application/problem+json") || essence.eq_ignore_ascii_case(HEALTH_JSON)
+        })
     })
 }
 
