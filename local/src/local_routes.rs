@@ -99,10 +99,7 @@ async fn shipments(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let page = Page::parse(&query)?;
-    let before = page
-        .before
-        .map(|cursor| cursor.parse::<i64>().map_err(|_| invalid("before", "is not a cursor from a previous page")))
-        .transpose()?;
+    let before = page.cursor::<i64>()?;
     let found = local.carrier.recent_shipments(page.limit, before).await.map_err(unavailable)?;
     let next = (found.len() == page.limit).then(|| found.last().map(|(seq, _)| seq.to_string())).flatten();
     let shipments: Vec<_> = found.into_iter().map(|(_, shipment)| shipment).collect();
@@ -132,6 +129,14 @@ impl Page {
         };
         Ok(Self { limit, before: query.get("before").cloned() })
     }
+
+    /// `?before=` as the listing's own cursor type, if given.
+    fn cursor<T: std::str::FromStr>(&self) -> Result<Option<T>, ApiError> {
+        self.before
+            .as_deref()
+            .map(|raw| raw.parse().map_err(|_| invalid("before", "is not a cursor from a previous page")))
+            .transpose()
+    }
 }
 
 fn invalid(parameter: &str, detail: &str) -> ApiError {
@@ -155,12 +160,7 @@ async fn emails(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let page = Page::parse(&query)?;
-    let before = page
-        .before
-        .map(|cursor| {
-            cursor.parse::<EmailPosition>().map_err(|()| invalid("before", "is not a cursor from a previous page"))
-        })
-        .transpose()?;
+    let before = page.cursor::<EmailPosition>()?;
     let sent = local.mailer.recent(page.limit, before).await.map_err(unavailable)?;
     let next = (sent.len() == page.limit).then(|| sent.last().map(|(position, _)| position.to_string())).flatten();
     let emails: Vec<EmailView> = sent
