@@ -124,11 +124,11 @@ async fn pages(app: &TestApp, path: &str, field: &str, limit: usize) -> Vec<Vec<
 async fn the_local_ledgers_of_labels_and_emails_are_listed_a_bounded_page_at_a_time() {
     let app = TestApp::spawn().await;
     let mut ids = Vec::new();
+    // One after the other, so the labels are bought in the order the orders were placed.
     for _ in 0..3 {
-        ids.push(app.place_order(&orderflow_tests::order_body()).await["id"].as_str().unwrap().to_owned());
-    }
-    for id in &ids {
-        app.order_reaching(id, "shipped").await;
+        let id = app.place_order(&orderflow_tests::order_body()).await["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.settled_order(&id).await["status"], "shipped");
+        ids.push(id);
     }
 
     let shipments = pages(&app, "/_local/shipments", "shipments", 1).await;
