@@ -164,20 +164,9 @@ pub trait Inventory: Send + Sync + std::fmt::Debug {
     async fn commit(&self, order: &OrderId) -> Result<(), InventoryError>;
 }
 
-/// The time, injectable so tests can fix it.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    fn now(&self) -> time::OffsetDateTime;
-}
-
-/// The system's UTC clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc()
-    }
-}
+/// The time, injectable so tests can fix it (`VirtualClock::manual`): the one clock the engine
+/// uses too.
+pub use orderflow_clock::{Clock, SystemClock, VirtualClock};
 
 // ---------------------------------------------------------------------------------------------
 // The partners of the saga.

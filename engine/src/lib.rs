@@ -23,7 +23,7 @@
 //! - [`store`]: the [`ExecutionStore`] trait, [`MemoryStore`] and [`SqliteStore`] (WAL, group
 //!   commit).
 //! - [`history`]: [`HistoryEvent`]s in Step Functions' vocabulary.
-//! - [`clock`]: the [`Clock`] trait, [`SystemClock`] (with a time scale) and [`VirtualClock`].
+//! - [`clock`] (the `orderflow-clock` crate, re-exported): the [`Clock`] trait, [`SystemClock`] (with a time scale) and [`VirtualClock`].
 //! - [`cli`]: the `asl` command-line runner.
 //!
 //! # Example
@@ -64,7 +64,7 @@
 
 pub mod choice;
 pub mod cli;
-pub mod clock;
+pub use orderflow_clock as clock;
 pub mod definition;
 pub mod engine;
 pub mod errors;

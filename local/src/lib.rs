@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous, SystemClock as EngineClock};
+use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous};
 use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::{AppState, Links, Services};
@@ -91,7 +91,9 @@ impl Runtime {
             None => SEED_CATALOG.to_owned(),
         };
         let catalog = Arc::new(Catalog::from_json(&catalog).context("the catalog is invalid")?);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // One clock for the engine and the services: the time scale shortens only the state
+        // machine's waits; `now()` is the wall clock's either way.
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::with_time_scale(config.time_scale));
 
         let db_path = dir.join("orders.db");
         let db = Database::open(&db_path, config.durability)
@@ -141,7 +143,7 @@ impl Runtime {
         let engine = Engine::builder()
             .store(executions)
             .tasks(SagaTasks::registry(Arc::clone(&saga), config.faults.clone()))
-            .clock(Arc::new(EngineClock::with_time_scale(config.time_scale)))
+            .clock(Arc::clone(&clock))
             .max_tasks_in_flight(config.max_tasks_in_flight)
             .build();
         engine.register(saga::MACHINE, saga::order_machine().context("the order state machine is invalid")?);

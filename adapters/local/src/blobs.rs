@@ -209,7 +209,7 @@ impl FsBlobStore {
             root,
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret: secret.into(),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::new()),
         })
     }
 
@@ -302,18 +302,10 @@ impl BlobStore for FsBlobStore {
 
 #[cfg(test)]
 mod tests {
+    use orderflow_domain::ports::VirtualClock;
     use time::macros::datetime;
 
     use super::*;
-
-    #[derive(Debug)]
-    struct FixedClock(OffsetDateTime);
-
-    impl Clock for FixedClock {
-        fn now(&self) -> OffsetDateTime {
-            self.0
-        }
-    }
 
     const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
 
@@ -321,7 +313,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path(), "http://127.0.0.1:3000/", b"test secret".to_vec())
             .unwrap()
-            .with_clock(Arc::new(FixedClock(NOW)));
+            .with_clock(Arc::new(VirtualClock::manual(NOW)));
         (dir, store)
     }
 

@@ -269,7 +269,7 @@ impl CarrierSimulator {
         Ok(Self {
             db: Database::open_with_schema(path, durability, &SCHEMA)?,
             outage: None,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::new()),
         })
     }
 

@@ -360,7 +360,7 @@ fn rejected(refused: Refused) -> PaymentError {
 impl PaymentSimulator {
     /// Opens (creating if needed) the ledger at `path`, such as `DATA_DIR/payments.db`.
     pub fn open(path: impl AsRef<Path>, durability: Durability) -> Result<Self, DbError> {
-        Ok(Self { db: Database::open_with_schema(path, durability, &SCHEMA)?, clock: Arc::new(SystemClock) })
+        Ok(Self { db: Database::open_with_schema(path, durability, &SCHEMA)?, clock: Arc::new(SystemClock::new()) })
     }
 
     /// Uses `clock` to date charges and refunds.

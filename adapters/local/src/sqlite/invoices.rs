@@ -31,7 +31,7 @@ struct YearOutOfRange(i32);
 
 impl SqliteInvoiceNumbers {
     pub fn new(db: Database) -> Self {
-        Self { db, clock: Arc::new(SystemClock) }
+        Self { db, clock: Arc::new(SystemClock::new()) }
     }
 
     /// Uses `clock` to stamp assignments.

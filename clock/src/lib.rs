@@ -1,10 +1,11 @@
 //! Time: an injectable [`Clock`], the real [`SystemClock`] (optionally scaled), and a
 //! [`VirtualClock`] for tests, on which a 30-second retry wait takes no real time.
 //!
-//! The engine asks a clock for `now()` (history timestamps, the context object, `Timestamp`
-//! waits) and to sleep until a deadline. It also tells the clock which execution fibers are busy
-//! through [`Activity`] guards, so that a virtual clock can advance on its own exactly when every
-//! fiber is waiting on time.
+//! One clock serves the whole system: the order domain and its adapters ask it for `now()`, and
+//! the state-machine engine also asks it to sleep until a deadline (`Wait` states, retry delays,
+//! timeouts). The engine tells the clock which execution fibers are busy through [`Activity`]
+//! guards, so that a virtual clock can advance on its own exactly when every fiber is waiting on
+//! time.
 
 use std::fmt;
 use std::future::Future;
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 /// A boxed, sendable future returned by clocks.
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// A source of time for the engine.
+/// A source of time.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> OffsetDateTime;
@@ -217,11 +218,6 @@ impl VirtualClock {
     /// An auto-advancing clock starting at [`VIRTUAL_EPOCH`].
     pub fn new() -> Self {
         Self::build(VIRTUAL_EPOCH, true)
-    }
-
-    /// An auto-advancing clock starting at `start`.
-    pub fn starting_at(start: OffsetDateTime) -> Self {
-        Self::build(start, true)
     }
 
     /// A clock that moves only through [`VirtualClock::advance`].
