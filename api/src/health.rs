@@ -54,7 +54,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, [(HeaderName,
     let store = match state.orders.list(&OrderQuery { limit: 1, ..OrderQuery::default() }).await {
         Ok(_) => "ok",
         Err(error) => {
-            tracing::warn!(component = "orderStore", error = %crate::problem::cause_chain(&error), "health check failed");
+            tracing::warn!(component = "orderStore", error = %orderflow_domain::CauseChain(&error), "health check failed");
             "degraded"
         }
     };

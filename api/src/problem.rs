@@ -4,12 +4,10 @@
 //! problem `type`. Internal failures are logged with their whole cause chain and answered with a
 //! body that reveals nothing of them.
 
-use std::error::Error as StdError;
-use std::fmt::Write as _;
-
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use orderflow_domain::CauseChain;
 use orderflow_domain::ports::BoxError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -162,23 +160,12 @@ impl ApiError {
     }
 }
 
-/// `error` and each of its sources, one per line.
-pub fn cause_chain(error: &dyn StdError) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(chain, "\n  caused by: {cause}");
-        source = cause.source();
-    }
-    chain
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.status_and_type();
         let detail = match &self {
             Self::Unavailable(_) | Self::Internal(_) => {
-                tracing::error!(error = %cause_chain(&self), "request failed");
+                tracing::error!(error = %CauseChain(&self), "request failed");
                 None
             }
             Self::Other(status, text) if status.is_server_error() => {

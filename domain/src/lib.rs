@@ -40,6 +40,22 @@ impl Invalid {
     }
 }
 
+/// An error and its causes on one line, `outer: inner: innermost`: what logs and a failed task's
+/// `Cause` show. Every layer that reports an error formats it through this, so no reader of a log
+/// ever sees the outermost message alone.
+#[derive(Debug, Clone, Copy)]
+pub struct CauseChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for CauseChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut links = std::iter::successors(Some(self.0), |error| error.source());
+        if let Some(outermost) = links.next() {
+            write!(f, "{outermost}")?;
+        }
+        links.try_for_each(|cause| write!(f, ": {cause}"))
+    }
+}
+
 /// Implements the string conversions of a newtype parsed by `Self::parse(&str)`, so that serde
 /// can only ever build a valid value (`#[serde(try_from = "String", into = "String")]`).
 macro_rules! string_newtype_conversions {
@@ -80,3 +96,18 @@ pub mod money;
 pub mod order;
 pub mod ports;
 pub mod pricing;
+
+#[cfg(test)]
+mod tests {
+    use super::CauseChain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot save the order")]
+    struct SaveFailed(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_chain_names_every_cause_outermost_first() {
+        let error = SaveFailed(std::io::Error::other("disk full"));
+        assert_eq!(CauseChain(&error).to_string(), "cannot save the order: disk full");
+    }
+}

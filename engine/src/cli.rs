@@ -17,7 +17,6 @@
 //! arguments exit 2.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -209,13 +208,8 @@ pub fn main() -> std::process::ExitCode {
     match runtime.block_on(execute(cli, &mut stdout)) {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {
-            let mut message = format!("error: {error}");
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                let _ = write!(message, "\n  caused by: {cause}");
-                source = cause.source();
-            }
-            eprintln!("{message}");
+            // anyhow's report: the message, then each cause on a line of its own.
+            eprintln!("error: {:?}", anyhow::Error::new(error));
             std::process::ExitCode::from(u8::try_from(EXIT_INVALID).unwrap_or(2))
         }
     }

@@ -244,7 +244,7 @@ async fn resume_stalled(engine: Engine, stop: CancellationToken) {
         match engine.resume_running().await {
             Ok(report) => tracing::info!(resumed = report.resumed.len(), "drove stalled executions again"),
             Err(error) => {
-                tracing::warn!(error = %orderflow_api::problem::cause_chain(&error), "cannot resume stalled executions");
+                tracing::warn!(error = %orderflow_domain::CauseChain(&error), "cannot resume stalled executions");
             }
         }
     }

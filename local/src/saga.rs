@@ -235,7 +235,7 @@ impl Dispatcher {
         let pending = match self.outbox.pending_starts(limit).await {
             Ok(pending) => pending,
             Err(error) => {
-                tracing::warn!(error = %orderflow_api::problem::cause_chain(&error), "cannot read the workflow outbox; will retry");
+                tracing::warn!(error = %orderflow_domain::CauseChain(&error), "cannot read the workflow outbox; will retry");
                 return self.outbox_failed();
             }
         };
@@ -268,7 +268,7 @@ impl Dispatcher {
             }
         }
         if let Err(error) = self.outbox.mark_started(&started).await {
-            tracing::warn!(error = %orderflow_api::problem::cause_chain(&error), "cannot mark workflows started; will start them again");
+            tracing::warn!(error = %orderflow_domain::CauseChain(&error), "cannot mark workflows started; will start them again");
             return self.outbox_failed();
         }
         self.outbox_failures = 0;

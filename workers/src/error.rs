@@ -52,16 +52,9 @@ impl TaskError {
         }
     }
 
-    /// The error's message and causes, one per line: the `Cause` the state machine sees.
+    /// The error's message and causes on one line: the `Cause` the state machine sees.
     pub fn cause(&self) -> String {
-        let mut cause = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(inner) = source {
-            cause.push_str(": ");
-            cause.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        cause
+        orderflow_domain::CauseChain(self).to_string()
     }
 }
 
