@@ -8,7 +8,7 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_domain::CauseChain;
-use orderflow_domain::ports::BoxError;
+use orderflow_domain::ports::{BoxError, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -113,6 +113,18 @@ pub enum ApiError {
     /// `about:blank`, which RFC 9457 §4.2.1 means as "the status code says it all".
     #[error("{1}")]
     Other(StatusCode, String),
+}
+
+/// The order store's errors, as every handler answers them.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("order"),
+            StoreError::VersionConflict { .. } => Self::PreconditionFailed,
+            StoreError::IdempotencyKeyReused { existing } => Self::IdempotencyKeyReused(existing.to_string()),
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+        }
+    }
 }
 
 impl ApiError {

@@ -113,6 +113,39 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug {
     async fn save(&self, order: &Order) -> Result<Order, StoreError>;
 }
 
+impl dyn OrderStore {
+    /// How many times [`update`](Self::update) reads again after losing a race.
+    pub const UPDATE_ATTEMPTS: usize = 8;
+
+    /// Reads the order, applies `change`, and saves it; when someone else saved in between (the
+    /// customer patching or cancelling, a step of the saga), reads again and reapplies. `change`
+    /// returns whether it changed anything, so an idempotent repeat writes nothing; it also
+    /// checks, on every fresh copy, whatever must hold for the change (an `If-Match`, who may
+    /// change the order). Returns the order as saved, or as read when nothing changed.
+    ///
+    /// Errors: `change`'s own; the store's, `NotFound` included; `Unavailable` when the order
+    /// kept changing for [`UPDATE_ATTEMPTS`](Self::UPDATE_ATTEMPTS) reads.
+    pub async fn update<E: From<StoreError>>(
+        &self,
+        id: &OrderId,
+        mut change: impl FnMut(&mut Order) -> Result<bool, E> + Send,
+    ) -> Result<Order, E> {
+        for _ in 0..Self::UPDATE_ATTEMPTS {
+            let mut order = self.get(id).await?.ok_or(StoreError::NotFound)?;
+            if !change(&mut order)? {
+                return Ok(order);
+            }
+            match self.save(&order).await {
+                Ok(saved) => return Ok(saved),
+                Err(StoreError::VersionConflict { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let attempts = Self::UPDATE_ATTEMPTS;
+        Err(StoreError::Unavailable(format!("order {id} kept changing under {attempts} attempts").into()).into())
+    }
+}
+
 /// Stock of one SKU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StockLevel {

@@ -2,7 +2,7 @@
 //! `Catch` match on them (`ErrorEquals`), so they never change.
 
 use orderflow_domain::order::CancellationReason;
-use orderflow_domain::ports::{BoxError, CarrierError, InventoryError, MailError, PaymentError, StoreError};
+use orderflow_domain::ports::{BlobError, BoxError, CarrierError, InventoryError, MailError, PaymentError, StoreError};
 
 /// Why a task failed. [`TaskError::name`] is what Step Functions sees as the error.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +120,13 @@ impl From<MailError> for TaskError {
             MailError::Transient(_) => Self::Transient(Box::new(error)),
             MailError::Rejected(_) => Self::Rejected(Box::new(error)),
         }
+    }
+}
+
+impl From<BlobError> for TaskError {
+    /// Documents live in a store that fails only transiently (S3, a folder).
+    fn from(error: BlobError) -> Self {
+        Self::Transient(Box::new(error))
     }
 }
 

@@ -32,7 +32,7 @@ use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::order::{Order, OrderId};
 use orderflow_domain::ports::{
-    BlobStore, Carrier, Clock, Inventory, InvoiceNumbers, Mailer, OrderStore, PaymentGateway, StoreError,
+    BlobStore, Carrier, Clock, Inventory, InvoiceNumbers, Mailer, OrderStore, PaymentGateway,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -162,26 +162,12 @@ impl Saga {
         self.orders.get(id).await?.ok_or_else(|| TaskError::Invalid(format!("order {id} does not exist")))
     }
 
-    /// Reads the order, applies `change`, and writes it back; on a concurrent write (the
-    /// customer patching or cancelling), reads again and reapplies. `change` returns whether it
-    /// changed anything, so an idempotent repeat writes nothing.
+    /// [`OrderStore::update`](orderflow_domain::ports::OrderStore) with the tasks' error type.
     async fn update(
         &self,
         id: &OrderId,
-        mut change: impl FnMut(&mut Order) -> Result<bool, TaskError>,
+        change: impl FnMut(&mut Order) -> Result<bool, TaskError> + Send,
     ) -> Result<Order, TaskError> {
-        const ATTEMPTS: usize = 8;
-        for _ in 0..ATTEMPTS {
-            let mut order = self.load(id).await?;
-            if !change(&mut order)? {
-                return Ok(order);
-            }
-            match self.orders.save(&order).await {
-                Ok(saved) => return Ok(saved),
-                Err(StoreError::VersionConflict { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(TaskError::Transient(format!("order {id} kept changing under {ATTEMPTS} attempts").into()))
+        self.orders.update(id, change).await
     }
 }

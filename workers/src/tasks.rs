@@ -7,7 +7,7 @@ use orderflow_domain::catalog::Sku;
 use orderflow_domain::order::{
     CancellationReason, InvoiceRecord, Order, OrderId, OrderStatus, PaymentRecord, PaymentStatus, ShipmentRecord,
 };
-use orderflow_domain::ports::{BlobError, Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
+use orderflow_domain::ports::{Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
 use serde_json::{Value, json};
 
 use crate::error::cancellation_reason;
@@ -23,11 +23,6 @@ fn ensure_not_cancelled(order: &Order) -> Result<(), TaskError> {
 
 fn illegal(error: impl std::fmt::Display) -> TaskError {
     TaskError::Invalid(error.to_string())
-}
-
-/// Documents live in a store that fails only transiently (S3, a folder).
-fn blob_failed(error: BlobError) -> TaskError {
-    TaskError::Transient(Box::new(error))
 }
 
 /// Checks the order against the catalog and fixes the amount to charge: the price the customer
@@ -84,7 +79,7 @@ pub async fn issue_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError
     };
     let pdf = orderflow_documents::render_invoice(&order, &record, &saga.seller)
         .map_err(|e| TaskError::Invalid(e.to_string()))?;
-    saga.blobs.put(&record.document_key, pdf, "application/pdf").await.map_err(blob_failed)?;
+    saga.blobs.put(&record.document_key, pdf, "application/pdf").await?;
     let order = saga
         .update(id, |order| match order.status() {
             OrderStatus::Confirmed => order.record_invoice(record.clone(), now).map(|()| true).map_err(illegal),
@@ -204,7 +199,7 @@ async fn record_shipment(saga: &Saga, id: &OrderId, shipment: Shipment) -> Resul
         tracking_number: shipment.tracking_number,
         label_key: format!("labels/{id}.pdf"),
     };
-    saga.blobs.put(&record.label_key, shipment.label, "application/pdf").await.map_err(blob_failed)?;
+    saga.blobs.put(&record.label_key, shipment.label, "application/pdf").await?;
     let now = saga.clock.now();
     let mut cancelled = false;
     saga.update(id, |order| match order.status() {
@@ -283,7 +278,7 @@ pub async fn notify_customer(saga: &Saga, id: &OrderId, stage: &str) -> Result<V
     if let Some(invoice) = &order.invoice {
         context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl));
         if stage == Stage::Invoiced {
-            context.invoice_pdf = saga.blobs.get(&invoice.document_key).await.map_err(blob_failed)?;
+            context.invoice_pdf = saga.blobs.get(&invoice.document_key).await?;
         }
     }
     if let Some(shipment) = &order.shipment {
@@ -367,7 +362,7 @@ pub async fn void_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError>
     let credit_note = CreditNoteDetails::voiding(&invoice, now, order.cancellation().map(|c| c.reason));
     let pdf = orderflow_documents::render_credit_note(&order, &credit_note, &saga.seller)
         .map_err(|e| TaskError::Invalid(e.to_string()))?;
-    saga.blobs.put(&key, pdf, "application/pdf").await.map_err(blob_failed)?;
+    saga.blobs.put(&key, pdf, "application/pdf").await?;
     saga.update(id, |order| Ok(order.void_invoice(invoice.clone(), key.clone(), now))).await?;
     Ok(json!({"voided": true, "creditNoteKey": key}))
 }

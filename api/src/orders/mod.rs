@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orderflow_domain::customer::{CustomerId, EmailAddress};
 use orderflow_domain::idempotency::RequestFingerprint;
 use orderflow_domain::order::{CancellationRequest, Order, OrderId, OrderStatus};
-use orderflow_domain::ports::{NewOrder, OrderQuery, Placement, StoreError};
+use orderflow_domain::ports::{NewOrder, OrderQuery, Placement};
 use orderflow_domain::pricing::{Pricer, PricingError};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -29,15 +29,6 @@ use crate::extract::{
 use crate::problem::{ApiError, InvalidParam, Problem};
 
 const TAG: &str = "orders";
-
-fn store_error(error: StoreError) -> ApiError {
-    match error {
-        StoreError::NotFound => ApiError::NotFound("order"),
-        StoreError::VersionConflict { .. } => ApiError::PreconditionFailed,
-        StoreError::IdempotencyKeyReused { existing } => ApiError::IdempotencyKeyReused(existing.to_string()),
-        StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
-    }
-}
 
 fn pricing_error(error: PricingError) -> ApiError {
     match error {
@@ -65,7 +56,7 @@ fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Respon
 /// so ids cannot be probed.
 pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
     let id = OrderId::parse(id).map_err(|_| ApiError::NotFound("order"))?;
-    match state.orders.get(&id).await.map_err(store_error)? {
+    match state.orders.get(&id).await? {
         Some(order) if caller.may_act_for(&order.customer.id) => Ok(order),
         _ => Err(ApiError::NotFound("order")),
     }
@@ -109,7 +100,7 @@ pub async fn place_order(
     // A retry is answered with the order it made before anything is priced: the promotion may
     // have expired or a product left the catalog since, and the first order stands regardless.
     if let Some((key, fingerprint)) = &idempotency
-        && let Some(earlier) = state.orders.placed_under(&request.customer.id, key).await.map_err(store_error)?
+        && let Some(earlier) = state.orders.placed_under(&request.customer.id, key).await?
     {
         if earlier.fingerprint != *fingerprint {
             return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
@@ -126,7 +117,7 @@ pub async fn place_order(
 
     // Two first requests with one key can race past the read above: `place` checks the key
     // again, atomically with the insert.
-    match state.orders.place(NewOrder { order, idempotency }).await.map_err(store_error)? {
+    match state.orders.place(NewOrder { order, idempotency }).await? {
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
             state.order_placed.notify_one();
@@ -254,7 +245,7 @@ pub async fn list_orders(
         return Err(ApiError::InvalidParameters(invalid));
     }
 
-    let page = state.orders.list(&OrderQuery { customer, status, before, limit }).await.map_err(store_error)?;
+    let page = state.orders.list(&OrderQuery { customer, status, before, limit }).await?;
     let next_cursor = page.next.as_ref().map(encode_cursor);
     let mut response = Json(OrderList {
         orders: page.orders.iter().map(OrderSummary::of).collect(),
@@ -394,7 +385,7 @@ pub async fn patch_order(
     if let Some(email) = email {
         order.change_email(email, now).map_err(not_modifiable)?;
     }
-    let saved = state.orders.save(&order).await.map_err(store_error)?;
+    let saved = state.orders.save(&order).await?;
     Ok(order_response(&state, StatusCode::OK, &saved))
 }
 
@@ -425,24 +416,24 @@ pub async fn cancel_order(
     PathParam(id): PathParam,
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
-    // A concurrent step of the workflow may write between our read and write: retry on conflict.
-    for _ in 0..5 {
-        let mut order = load(&state, &caller, &id).await?;
-        if !if_match.matches(order.version) {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let request =
-            order.request_cancellation(state.clock.now()).map_err(|e| ApiError::NotModifiable(e.to_string()))?;
-        if request == CancellationRequest::AlreadyRequested {
-            return Ok(order_response(&state, StatusCode::ACCEPTED, &order));
-        }
-        match state.orders.save(&order).await {
-            Ok(saved) => return Ok(order_response(&state, StatusCode::ACCEPTED, &saved)),
-            Err(StoreError::VersionConflict { .. }) if matches!(if_match, IfMatch::Absent | IfMatch::Any) => {}
-            Err(error) => return Err(store_error(error)),
-        }
-    }
-    Err(ApiError::Unavailable("the order kept changing; try again".into()))
+    let id = OrderId::parse(&id).map_err(|_| ApiError::NotFound("order"))?;
+    let now = state.clock.now();
+    // A step of the workflow may write between our read and our write: the update reads again,
+    // and the ETag and the caller are checked on every copy it reads.
+    let order = state
+        .orders
+        .update(&id, |order| {
+            if !caller.may_act_for(&order.customer.id) {
+                return Err(ApiError::NotFound("order"));
+            }
+            if !if_match.matches(order.version) {
+                return Err(ApiError::PreconditionFailed);
+            }
+            let request = order.request_cancellation(now).map_err(|e| ApiError::NotModifiable(e.to_string()))?;
+            Ok(request != CancellationRequest::AlreadyRequested)
+        })
+        .await?;
+    Ok(order_response(&state, StatusCode::ACCEPTED, &order))
 }
 
 impl AppState {
