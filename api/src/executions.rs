@@ -10,7 +10,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::extract::{Caller, PathParam};
+use crate::auth::Caller;
+use crate::extract::PathParam;
 use crate::orders::load;
 use crate::problem::{ApiError, Problem};
 

@@ -5,11 +5,9 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, IF_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use orderflow_domain::customer::CustomerId;
 use orderflow_domain::idempotency::IdempotencyKey;
 use serde::de::DeserializeOwned;
 
-use crate::AppState;
 use crate::problem::{ApiError, InvalidParam};
 
 /// The largest request body accepted.
@@ -171,57 +169,6 @@ fn quoted_field<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
 /// serde_json appends "at line 1 column 42", which means nothing once we give a pointer.
 fn strip_position(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
-}
-
-/// Who is calling.
-///
-/// This is the one place authentication plugs in. Locally (`AuthMode::None`) there is none, and
-/// every caller may act for any customer, like an operator. Behind a gateway that authenticates
-/// customers (`AuthMode::GatewayHeader`), the gateway passes the customer id in a header and the
-/// caller may act only for that customer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Operator,
-    Customer(CustomerId),
-}
-
-/// How the API learns who is calling.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum AuthMode {
-    /// No authentication: every caller is an operator. For local use only.
-    #[default]
-    None,
-    /// A trusted gateway in front of the API authenticated the customer and names them in this
-    /// header. Never expose the API directly in this mode.
-    GatewayHeader(http::HeaderName),
-}
-
-impl Caller {
-    /// Whether this caller may see and act on `customer`'s orders.
-    pub fn may_act_for(&self, customer: &CustomerId) -> bool {
-        match self {
-            Self::Operator => true,
-            Self::Customer(id) => id == customer,
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match &state.auth {
-            AuthMode::None => Ok(Self::Operator),
-            AuthMode::GatewayHeader(name) => {
-                let raw = parts.headers.get(name).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-                    ApiError::InvalidParameters(vec![InvalidParam::header(name.as_str(), "is required")])
-                })?;
-                CustomerId::parse(raw)
-                    .map(Self::Customer)
-                    .map_err(|e| ApiError::InvalidParameters(vec![InvalidParam::header(name.as_str(), e.reason())]))
-            }
-        }
-    }
 }
 
 /// The optional `Idempotency-Key` header.
@@ -408,14 +355,5 @@ mod tests {
         assert_eq!(duplicate.parameter.as_deref(), Some("limit"));
         let missing = invalid_query("Failed to deserialize query string: missing field `expires`");
         assert_eq!((missing.parameter.as_deref(), missing.detail.as_str()), (Some("expires"), "is required"));
-    }
-
-    #[test]
-    fn an_operator_may_act_for_anyone_and_a_customer_only_for_themselves() {
-        let ada = CustomerId::parse("ada").unwrap();
-        let bob = CustomerId::parse("bob").unwrap();
-        assert!(Caller::Operator.may_act_for(&ada));
-        assert!(Caller::Customer(ada.clone()).may_act_for(&ada));
-        assert!(!Caller::Customer(ada).may_act_for(&bob));
     }
 }

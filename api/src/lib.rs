@@ -8,8 +8,9 @@
 //! - [`products`]: `/api/v0/products`: the catalog with available stock.
 //! - [`executions`]: `GET /api/v0/orders/{id}/execution`, the workflow's event history.
 //! - [`health`]: `GET /health`.
-//! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, the caller's
-//!   identity, `Idempotency-Key`, `If-Match`).
+//! - [`auth`]: who is calling ([`Caller`]) and how the API learns it ([`AuthMode`]).
+//! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, `Idempotency-Key`,
+//!   `If-Match`).
 //! - [`problem`]: `ApiError`, the one mapping of failures to RFC 9457 problem responses, and
 //!   `ensure_problem`, the layer that makes any other error response (axum's rejections, a
 //!   layer's) one too.
@@ -17,6 +18,7 @@
 //! Every route is described in the OpenAPI 3.1 document served at `GET /openapi.json`,
 //! generated from the handlers' annotations.
 
+pub mod auth;
 pub mod executions;
 pub mod extract;
 pub mod health;
@@ -26,6 +28,7 @@ pub mod products;
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::{Clock, Inventory, OrderStore};
+use orderflow_domain::ports::{BlobStore, Clock, Inventory, OrderStore};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::TaxPolicy;
 use parking_lot::Mutex;
@@ -46,9 +49,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use auth::{AuthMode, Caller};
 pub use executions::ExecutionHistory;
-pub use extract::{AuthMode, Caller};
-pub use orders::view::Links;
 use problem::ApiError;
 
 /// What the handlers need: the ports and the pricing rules.
@@ -61,8 +63,10 @@ pub struct Services {
     pub shipping: ShippingRates,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthMode,
-    /// Signs links to invoices and labels.
-    pub links: Arc<dyn Links>,
+    /// Where invoices and labels are, to link them in the order view.
+    pub documents: Arc<dyn BlobStore>,
+    /// How long those links work.
+    pub link_ttl: Duration,
     /// Woken each time an order is placed, so whatever starts workflows need not poll hard.
     pub order_placed: Arc<Notify>,
     /// The orders' workflow executions.

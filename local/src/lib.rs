@@ -27,10 +27,10 @@ use anyhow::Context;
 use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous};
 use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
-use orderflow_api::{AppState, Links, Services};
+use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
-use orderflow_domain::ports::{BlobStore, Clock, SystemClock, WorkflowOutbox};
+use orderflow_domain::ports::{Clock, SystemClock, WorkflowOutbox};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
@@ -68,16 +68,6 @@ pub struct Runtime {
     outbox: Arc<dyn WorkflowOutbox>,
     workflows_paused: bool,
     limits: server::Limits,
-}
-
-/// Links to documents, signed by the blob store.
-#[derive(Debug)]
-struct SignedLinks(FsBlobStore);
-
-impl Links for SignedLinks {
-    fn link(&self, key: &str) -> Option<String> {
-        Some(self.0.link(key, LINK_TTL))
-    }
 }
 
 impl Runtime {
@@ -157,7 +147,8 @@ impl Runtime {
             shipping: ShippingRates::default(),
             clock,
             auth: config.auth.clone(),
-            links: Arc::new(SignedLinks(blobs.clone())),
+            documents: Arc::new(blobs.clone()),
+            link_ttl: LINK_TTL,
             order_placed: Arc::new(Notify::new()),
             executions: Arc::new(workflows.clone()),
             probes: vec![Arc::new(workflows.clone())],

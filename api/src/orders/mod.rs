@@ -23,9 +23,8 @@ use utoipa::IntoParams;
 use self::request::{AddressInput, Errors, OrderPatch, PlaceOrder};
 use self::view::{OrderList, OrderSummary, OrderView};
 use crate::AppState;
-use crate::extract::{
-    Caller, IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json,
-};
+use crate::auth::Caller;
+use crate::extract::{IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json};
 use crate::problem::{ApiError, InvalidParam, Problem};
 
 const TAG: &str = "orders";
@@ -47,7 +46,8 @@ fn pricing_error(error: PricingError) -> ApiError {
 
 /// An order response: the view, its `ETag`, and the given status.
 fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
-    let mut response = (status, Json(OrderView::of(order, state.links.as_ref()))).into_response();
+    let mut response =
+        (status, Json(OrderView::of(order, |key| state.documents.link(key, state.link_ttl)))).into_response();
     response.headers_mut().insert(ETAG, etag(order.version));
     response
 }

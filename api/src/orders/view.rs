@@ -164,11 +164,6 @@ pub struct OrderList {
     pub next_cursor: Option<String>,
 }
 
-/// Turns blob-store keys into short-lived links.
-pub trait Links: Send + Sync + std::fmt::Debug {
-    fn link(&self, key: &str) -> Option<String>;
-}
-
 fn line_view(line: &PricedLine) -> LineView {
     LineView {
         sku: line.sku.to_string(),
@@ -180,7 +175,9 @@ fn line_view(line: &PricedLine) -> LineView {
 }
 
 impl OrderView {
-    pub fn of(order: &Order, links: &dyn Links) -> Self {
+    /// The view of `order`, with its documents linked through `link` (a blob-store key to a
+    /// short-lived URL).
+    pub fn of(order: &Order, link: impl Fn(&str) -> String) -> Self {
         let pricing = &order.pricing;
         Self {
             id: order.id.to_string(),
@@ -206,7 +203,7 @@ impl OrderView {
             promo_code: order.promo_code.as_ref().map(ToString::to_string),
             invoice: order.invoice.as_ref().map(|invoice| InvoiceView {
                 number: invoice.number.clone(),
-                url: links.link(&invoice.document_key),
+                url: Some(link(&invoice.document_key)),
                 voided: invoice.credit_note_key.is_some(),
             }),
             payment: order.payment.as_ref().map(|payment| PaymentView {
@@ -219,7 +216,7 @@ impl OrderView {
                 carrier: shipment.carrier.clone(),
                 service: shipment.service.clone(),
                 tracking_number: shipment.tracking_number.clone(),
-                label_url: links.link(&shipment.label_key),
+                label_url: Some(link(&shipment.label_key)),
             }),
             cancellation: order
                 .cancellation()
