@@ -1,4 +1,5 @@
-//! Configuration from the environment, read once at start.
+//! Configuration: one flag per setting, each also read from its environment variable, once at
+//! start. `orderflow --help` lists them all with their defaults.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use asl_engine::ExecutionStore;
+use clap::builder::RangedU64ValueParser;
+use clap::{Parser, ValueEnum};
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
 
@@ -51,116 +54,127 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// The settings as given: flags, or the environment variables named after them.
+#[derive(Debug, Parser)]
+#[command(
+    name = "orderflow",
+    version,
+    about = "The order pipeline on one machine: the REST API, the order saga on the local engine, and \
+             simulated payment, carrier and mail partners.",
+    after_help = "Every setting can also be given as its environment variable ([env: ...]); a flag wins."
+)]
+struct Flags {
+    /// Address to listen on. Beyond loopback (0.0.0.0) it is refused unless AUTH_MODE is a gateway
+    /// mode.
+    #[arg(long, env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    /// HTTP port (0: any free port).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// The databases, invoices, credit notes, labels, mail outbox and link secret.
+    #[arg(long, env = "DATA_DIR", default_value = "var")]
+    data_dir: PathBuf,
+    /// A catalog file to load instead of the built-in seed catalog.
+    #[arg(long, env = "CATALOG_PATH")]
+    catalog_path: Option<PathBuf>,
+    /// `none` (loopback HOST only) or `gateway-header:<header>` behind an authenticating gateway.
+    #[arg(long, env = "AUTH_MODE", default_value = "none")]
+    auth_mode: AuthMode,
+    /// `full`: fsync before answering; `normal`: survive a process crash, not a power loss.
+    #[arg(long, env = "DURABILITY", value_enum, default_value_t = DurabilitySetting::Full)]
+    durability: DurabilitySetting,
+    /// `text` for a terminal, `json` for log pipelines.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Where clients reach this server, for document links [default: http://<HOST>:<PORT>].
+    #[arg(long, env = "PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Multiplies the state machine's retry and Wait delays (0.01: a 30 s retry waits 0.3 s); task
+    /// timeouts stay real.
+    #[arg(long, env = "TIME_SCALE", default_value_t = 1.0, value_parser = non_negative)]
+    time_scale: f64,
+    /// Saga tasks running at once.
+    #[arg(long, env = "MAX_TASKS_IN_FLIGHT", default_value_t = 256, value_parser = positive::<usize>())]
+    max_tasks_in_flight: usize,
+    /// HTTP requests handled at once; one more is answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "MAX_REQUESTS_IN_FLIGHT",
+        default_value_t = Limits::default().max_requests_in_flight,
+        value_parser = positive::<usize>()
+    )]
+    max_requests_in_flight: usize,
+    /// The longest a request may take, body included; then 503 with Retry-After.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECONDS",
+        default_value_t = Limits::default().request_timeout.as_secs(),
+        value_parser = positive::<u64>()
+    )]
+    request_timeout_seconds: u64,
+    /// How long a connection may take to send a request's headers, or stay idle between requests.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = Limits::default().header_read_timeout.as_secs(),
+        value_parser = positive::<u64>()
+    )]
+    header_read_timeout_seconds: u64,
+    /// `paused` accepts orders and holds them in the outbox until a restart with `run`.
+    #[arg(long, env = "WORKFLOWS", value_enum, default_value_t = Workflows::Run)]
+    workflows: Workflows,
+    /// The simulated carrier that is down (`northwind` or `contoso`).
+    #[arg(long, env = "CARRIER_OUTAGE")]
+    carrier_outage: Option<String>,
+    /// `State:Error:probability[:after][:retry],...`: fail a state's task with that error.
+    #[arg(long, env = "FAULTS", default_value = "")]
+    faults: String,
+    /// Makes fault draws repeatable.
+    #[arg(long, env = "FAULT_SEED", default_value_t = 0)]
+    fault_seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DurabilitySetting {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workflows {
+    Run,
+    Paused,
+}
+
+fn non_negative(raw: &str) -> Result<f64, String> {
+    raw.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| "not a non-negative number".to_owned())
+}
+
+fn positive<T: TryFrom<u64> + Clone + Send + Sync + 'static>() -> RangedU64ValueParser<T> {
+    RangedU64ValueParser::new().range(1..)
+}
+
 impl Config {
-    /// Reads the configuration from environment variables.
+    /// Reads the configuration from the command line and the environment; `--help`, `--version`
+    /// and usage errors print and exit, as command-line programs do.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Flags::parse().into_config()
     }
 
-    /// Reads the configuration through `lookup` (tests pass a map).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let host: IpAddr = match lookup("HOST") {
-            Some(host) => host.parse().with_context(|| format!("HOST `{host}` is not an IP address"))?,
-            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        };
-        let port: u16 = match lookup("PORT") {
-            Some(port) => port.parse().with_context(|| format!("PORT `{port}` is not a port number"))?,
-            None => 3000,
-        };
-        let auth = match lookup("AUTH_MODE").as_deref() {
-            None | Some("none") => AuthMode::None,
-            Some(mode) => match mode.strip_prefix("gateway-header:") {
-                Some(name) => AuthMode::GatewayHeader(
-                    http::HeaderName::from_bytes(name.as_bytes())
-                        .with_context(|| format!("`{name}` is not a header name"))?,
-                ),
-                None => bail!("AUTH_MODE `{mode}` is neither `none` nor `gateway-header:<name>`"),
-            },
-        };
-        if !host.is_loopback() && auth == AuthMode::None {
-            bail!(
-                "refusing to listen on HOST `{host}` with AUTH_MODE `none`: anyone who can reach it could read, \
-                 cancel and re-address every order. Keep HOST on a loopback address (127.0.0.1, the default), \
-                 or put an authenticating gateway in front and set AUTH_MODE=gateway-header:<header>"
-            );
-        }
-        let durability = match lookup("DURABILITY").as_deref() {
-            None | Some("full") => Durability::Full,
-            Some("normal") => Durability::Normal,
-            Some(other) => bail!("DURABILITY `{other}` is neither `full` nor `normal`"),
-        };
-        let json_logs = match lookup("LOG_FORMAT").as_deref() {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => bail!("LOG_FORMAT `{other}` is neither `text` nor `json`"),
-        };
-        let time_scale = match lookup("TIME_SCALE") {
-            Some(raw) => raw
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .with_context(|| format!("TIME_SCALE `{raw}` is not a non-negative number"))?,
-            None => 1.0,
-        };
-        let max_tasks_in_flight = match lookup("MAX_TASKS_IN_FLIGHT") {
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| format!("MAX_TASKS_IN_FLIGHT `{raw}` is not a positive number"))?,
-            None => 256,
-        };
-        let seed = match lookup("FAULT_SEED") {
-            Some(raw) => raw.parse::<u64>().with_context(|| format!("FAULT_SEED `{raw}` is not a number"))?,
-            None => 0,
-        };
-        let faults = Faults::parse(&lookup("FAULTS").unwrap_or_default(), seed)?;
-        let positive = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match lookup(name) {
-                Some(raw) => raw
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .with_context(|| format!("{name} `{raw}` is not a positive number")),
-                None => Ok(default),
-            }
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            max_requests_in_flight: usize::try_from(positive(
-                "MAX_REQUESTS_IN_FLIGHT",
-                defaults.max_requests_in_flight as u64,
-            )?)
-            .context("MAX_REQUESTS_IN_FLIGHT is too large")?,
-            request_timeout: Duration::from_secs(positive(
-                "REQUEST_TIMEOUT_SECONDS",
-                defaults.request_timeout.as_secs(),
-            )?),
-            header_read_timeout: Duration::from_secs(positive(
-                "HEADER_READ_TIMEOUT_SECONDS",
-                defaults.header_read_timeout.as_secs(),
-            )?),
-        };
-        Ok(Self {
-            bind: SocketAddr::new(host, port),
-            data_dir: lookup("DATA_DIR").map_or_else(|| PathBuf::from("var"), PathBuf::from),
-            catalog_path: lookup("CATALOG_PATH").map(PathBuf::from),
-            auth,
-            durability,
-            json_logs,
-            public_url: lookup("PUBLIC_URL").map(|url| url.trim_end_matches('/').to_owned()),
-            time_scale,
-            max_tasks_in_flight,
-            faults,
-            carrier_outage: lookup("CARRIER_OUTAGE").filter(|name| !name.is_empty()),
-            workflows_paused: match lookup("WORKFLOWS").as_deref() {
-                None | Some("run") => false,
-                Some("paused") => true,
-                Some(other) => bail!("WORKFLOWS `{other}` is neither `run` nor `paused`"),
-            },
-            execution_store: None,
-            limits,
-        })
+    /// Reads the configuration from `args` (the first is the program's name) and, for what they
+    /// leave out, the environment.
+    pub fn from_args<I, T>(args: I) -> anyhow::Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Flags::try_parse_from(args)?.into_config()
     }
 
     /// A configuration for tests: loopback, any free port, the given data directory.
@@ -181,5 +195,41 @@ impl Config {
             execution_store: None,
             limits: Limits::default(),
         }
+    }
+}
+
+impl Flags {
+    fn into_config(self) -> anyhow::Result<Config> {
+        if !self.host.is_loopback() && self.auth_mode == AuthMode::None {
+            bail!(
+                "refusing to listen on HOST `{}` with AUTH_MODE `none`: anyone who can reach it could read, \
+                 cancel and re-address every order. Keep HOST on a loopback address (127.0.0.1, the default), \
+                 or put an authenticating gateway in front and set AUTH_MODE=gateway-header:<header>",
+                self.host
+            );
+        }
+        Ok(Config {
+            bind: SocketAddr::new(self.host, self.port),
+            data_dir: self.data_dir,
+            catalog_path: self.catalog_path,
+            auth: self.auth_mode,
+            durability: match self.durability {
+                DurabilitySetting::Full => Durability::Full,
+                DurabilitySetting::Normal => Durability::Normal,
+            },
+            json_logs: self.log_format == LogFormat::Json,
+            public_url: self.public_url.map(|url| url.trim_end_matches('/').to_owned()),
+            time_scale: self.time_scale,
+            max_tasks_in_flight: self.max_tasks_in_flight,
+            faults: Faults::parse(&self.faults, self.fault_seed).context("FAULTS")?,
+            carrier_outage: self.carrier_outage.filter(|name| !name.is_empty()),
+            workflows_paused: self.workflows == Workflows::Paused,
+            execution_store: None,
+            limits: Limits {
+                max_requests_in_flight: self.max_requests_in_flight,
+                request_timeout: Duration::from_secs(self.request_timeout_seconds),
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            },
+        })
     }
 }

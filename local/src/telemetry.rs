@@ -1,5 +1,7 @@
 //! Logging: readable lines in a terminal, or one JSON object a line for log pipelines.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -11,7 +13,9 @@ pub fn init(json: bool) {
     let result = if json {
         registry.with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true)).try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().compact()).try_init()
+        // Colour codes help a reader at a terminal and litter a file or a pipe.
+        let colour = std::io::stdout().is_terminal();
+        registry.with(tracing_subscriber::fmt::layer().compact().with_ansi(colour)).try_init()
     };
     // Already installed (tests start several servers in one process): keep the first.
     let _ = result;

@@ -5,10 +5,11 @@ use orderflow::Config;
 use orderflow_tests::{TestApp, expect_problem, order_body};
 use serde_json::Value;
 
-/// The configuration from these environment variables, or the start-up error's whole chain.
+/// The configuration from these settings, given as flags (`HOST` is `--host`), or the start-up
+/// error's whole chain.
 fn config_with(settings: &[(&str, &str)]) -> Result<Config, String> {
-    Config::from_lookup(|name| settings.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned()))
-        .map_err(|error| format!("{error:#}"))
+    let flags = settings.iter().map(|(name, value)| format!("--{}={value}", name.to_lowercase().replace('_', "-")));
+    Config::from_args(std::iter::once("orderflow".to_owned()).chain(flags)).map_err(|error| format!("{error:#}"))
 }
 
 #[test]
