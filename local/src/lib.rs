@@ -5,7 +5,9 @@
 //!
 //! - [`config`]: configuration from the environment.
 //! - [`Runtime`]: the adapters wired behind the ports; [`serve`] runs it until shutdown.
-//! - [`saga`]: the order state machine in the local engine, the tasks, the outbox dispatcher.
+//! - [`saga`]: the order state machine in the local engine, and its tasks.
+//! - [`workflows`]: the local engine as the workflow service: starting, histories, health.
+//! - [`outbox`]: the dispatcher that starts the workflow of every order placed.
 //! - [`faults`]: optional fault injection into the saga's tasks.
 //! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
 //! - [`server`]: the HTTP accept loop with its timeouts, and the overload guards.
@@ -14,9 +16,11 @@
 pub mod config;
 pub mod faults;
 pub mod local_routes;
+pub mod outbox;
 pub mod saga;
 pub mod server;
 pub mod telemetry;
+pub mod workflows;
 
 use std::future::Future;
 use std::path::Path;
@@ -39,7 +43,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
-use saga::{EngineWorkflows, SagaTasks};
+use saga::SagaTasks;
+use workflows::EngineWorkflows;
 
 /// The seed catalog, built in so the binary runs from any directory.
 const SEED_CATALOG: &str = include_str!("../../data/catalog.json");
@@ -199,7 +204,7 @@ pub async fn serve(
             tracing::info!(executions = resumed.resumed.len(), "resumed the executions left running");
         }
         tokio::spawn(resume_stalled(runtime.engine.clone(), stop.clone()));
-        Some(tokio::spawn(saga::dispatch_outbox(
+        Some(tokio::spawn(outbox::dispatch_outbox(
             Arc::clone(&runtime.outbox),
             Arc::new(runtime.workflows.clone()),
             Arc::clone(&runtime.state.order_placed),

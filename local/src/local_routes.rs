@@ -27,7 +27,7 @@ use orderflow_domain::ports::BlobStore;
 use serde::{Deserialize, Serialize};
 
 use crate::Runtime;
-use crate::saga::EngineWorkflows;
+use crate::workflows::EngineWorkflows;
 
 #[derive(Debug, Clone)]
 struct Local {

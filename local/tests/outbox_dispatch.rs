@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use orderflow::saga::dispatch_outbox;
+use orderflow::outbox::dispatch_outbox;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::{BoxError, PendingStart, StoreError, WorkflowOutbox, WorkflowStarter};
 use std::sync::Mutex;
