@@ -1,9 +1,9 @@
 //! `Mailer` as an outbox folder of `.eml` files: the local twin of Amazon SES.
 //!
 //! Each email is written whole to `<outbox>/<key>.eml`, where any mail client opens it. The
-//! file is created with a hard link from a synced temporary file, which fails if the name is
-//! taken: so a key is sent at most once, even when two sends race or the process restarts
-//! between a send and its acknowledgement, and a send that returned `Ok` is on disk.
+//! file is moved into place from a synced temporary file by a rename that refuses to replace an
+//! existing name: so a key is sent at most once, even when two sends race or the process
+//! restarts between a send and its acknowledgement, and a send that returned `Ok` is on disk.
 //!
 //! Keys become file names reversibly: letters, digits, `_`, `-` and `.` stay (a leading `.` is
 //! escaped), `/` becomes `+`, and every other byte is `%XX`. So `ord_01J…/shipped` is the file
@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use orderflow_domain::ports::{MailError, Mailer, OutgoingEmail};
 
-use crate::fsio::{self, Existing, Written};
+use crate::atomic_file::{self, Access, Existing, Written};
 
 const EXTENSION: &str = ".eml";
 
@@ -148,7 +148,7 @@ impl EmlOutbox {
         std::fs::create_dir_all(&dir)?;
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            if entry.file_name().to_str().is_some_and(fsio::is_temporary) {
+            if entry.file_name().to_str().is_some_and(atomic_file::is_temporary) {
                 std::fs::remove_file(entry.path())?;
             }
         }
@@ -255,11 +255,12 @@ impl Mailer for EmlOutbox {
         }
         let (dir, message) = (self.dir.clone(), email.message.clone());
         let file = PathBuf::from(stem + EXTENSION);
-        let written =
-            tokio::task::spawn_blocking(move || fsio::write_atomically(&dir, &file, &message, Existing::Keep))
-                .await
-                .map_err(|e| MailError::Transient(Box::new(e)))?
-                .map_err(|e| MailError::Transient(Box::new(e)))?;
+        let written = tokio::task::spawn_blocking(move || {
+            atomic_file::write(&dir, &file, &message, Existing::Keep, Access::Default)
+        })
+        .await
+        .map_err(|e| MailError::Transient(Box::new(e)))?
+        .map_err(|e| MailError::Transient(Box::new(e)))?;
         if written == Written::AlreadyThere {
             tracing::debug!("already sent; not sending again");
         } else {
