@@ -21,15 +21,17 @@ mod render;
 use std::fmt;
 use std::str::FromStr;
 
+use lettre::Message;
+use lettre::message::MultiPart;
+use lettre::message::header::ContentType;
 use orderflow_domain::Money;
 use orderflow_domain::order::{CancellationReason, Order, OrderId};
 use orderflow_domain::ports::OutgoingEmail;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::format;
 use crate::invoice::{self, PDF_CONTENT_TYPE};
-use crate::mime::{self, Message, Part};
+use crate::mime;
 use crate::seller::Seller;
 
 /// A moment in an order's life that the customer is told about.
@@ -170,58 +172,42 @@ pub fn idempotency_key(order: &OrderId, stage: Stage) -> String {
 /// The email telling the customer of `order` about `stage`.
 pub fn compose(stage: Stage, order: &Order, context: &EmailContext<'_>) -> OutgoingEmail {
     let content = content::for_stage(stage, order, context);
-    let alternatives = Part::Multipart {
-        subtype: "alternative",
-        boundary: boundary("alt", order, stage),
-        parts: vec![
-            Part::Text { subtype: "plain", text: render::text(&content, order, context.seller) },
-            Part::Text { subtype: "html", text: render::html(&content, order, context.seller) },
-        ],
-    };
-    let attachment = match (stage, context.invoice_pdf.as_deref()) {
-        (Stage::Invoiced, Some(bytes)) => {
+    let alternatives = MultiPart::alternative()
+        .boundary(boundary("alt", order, stage))
+        .singlepart(mime::text(ContentType::TEXT_PLAIN, render::text(&content, order, context.seller)))
+        .singlepart(mime::text(ContentType::TEXT_HTML, render::html(&content, order, context.seller)));
+    let body = match (stage, &context.invoice_pdf) {
+        (Stage::Invoiced, Some(pdf)) => {
             let number = order.invoice.as_ref().map_or(order.id.as_str(), |invoice| invoice.number.as_str());
-            Some(Part::Attachment {
-                content_type: PDF_CONTENT_TYPE,
-                file_name: invoice::file_name("invoice", number),
-                bytes,
-            })
+            let attachment = mime::attachment(PDF_CONTENT_TYPE, invoice::file_name("invoice", number), pdf.clone());
+            MultiPart::mixed().boundary(boundary("mixed", order, stage)).multipart(alternatives).singlepart(attachment)
         }
-        _ => None,
-    };
-    let body = match attachment {
-        Some(attachment) => Part::Multipart {
-            subtype: "mixed",
-            boundary: boundary("mixed", order, stage),
-            parts: vec![alternatives, attachment],
-        },
-        None => alternatives,
+        _ => alternatives,
     };
 
     let seller = context.seller;
-    let message = Message {
-        headers: vec![
-            ("Date", mime::token(&format::rfc5322_date(context.now))),
-            ("From", mime::mailbox(&seller.name, &seller.email)),
-            ("To", mime::mailbox(order.customer.name.as_ref(), &order.customer.email)),
-            ("Subject", mime::unstructured(&content.subject)),
-            ("Message-ID", mime::token(&format!("<{}.{stage}@{}>", order.id, seller.mail_domain()))),
-            ("X-Order-Id", mime::token(order.id.as_str())),
-            ("X-Orderflow-Stage", mime::token(stage.as_str())),
-            // RFC 3834: an automatic message, so out-of-office replies are not sent back.
-            ("Auto-Submitted", mime::token("auto-generated")),
-        ],
-        body,
-    };
+    let message = Message::builder()
+        .date(mime::date(context.now))
+        .from(mime::mailbox(&seller.name, &seller.email))
+        .to(mime::mailbox(order.customer.name.as_ref(), &order.customer.email))
+        .subject(content.subject)
+        .message_id(Some(format!("<{}.{stage}@{}>", order.id, seller.mail_domain())))
+        .raw_header(mime::header("X-Order-Id", order.id.as_str()))
+        .raw_header(mime::header("X-Orderflow-Stage", stage.as_str()))
+        // RFC 3834: an automatic message, so out-of-office replies are not sent back.
+        .raw_header(mime::header("Auto-Submitted", "auto-generated"))
+        .multipart(body)
+        .expect("a message with a sender and a recipient always builds");
     OutgoingEmail {
         key: idempotency_key(&order.id, stage),
         to: order.customer.email.clone(),
-        message: message.to_bytes(),
+        message: message.formatted(),
     }
 }
 
-/// A boundary that cannot occur in any part (see `mime::Part::Multipart`) and is the same every
-/// time the message is composed.
+/// A boundary that is the same every time the message is composed and cannot occur in any
+/// part, whatever the customer wrote: our parts are quoted-printable, which writes `=` as `=3D`,
+/// or base64, which has no `=_`.
 fn boundary(kind: &str, order: &Order, stage: Stage) -> String {
     format!("=_{kind}_{}_{stage}", order.id)
 }

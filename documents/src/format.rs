@@ -78,24 +78,6 @@ pub fn long_date(at: OffsetDateTime) -> String {
     format!("{} {} {}", date.day(), month_name(date.month()), date.year())
 }
 
-/// The RFC 5322 `Date` header value, in UTC: `Wed, 25 Nov 2026 12:00:00 +0000`.
-///
-/// Written by hand because `time`'s RFC 2822 formatter is fallible (years before 1900), and a
-/// date header is no reason for composing an email to fail.
-pub fn rfc5322_date(at: OffsetDateTime) -> String {
-    let at = at.to_offset(UtcOffset::UTC);
-    let weekday = &at.weekday().to_string()[..3];
-    let month = &month_name(at.month())[..3];
-    format!(
-        "{weekday}, {:02} {month} {:04} {:02}:{:02}:{:02} +0000",
-        at.day(),
-        at.year(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
-}
-
 fn month_name(month: Month) -> &'static str {
     match month {
         Month::January => "January",
@@ -207,6 +189,5 @@ mod tests {
         let at = datetime!(2026-11-25 23:30 -05:00);
         assert_eq!(iso_date(at), "2026-11-26");
         assert_eq!(long_date(at), "26 November 2026");
-        assert_eq!(rfc5322_date(at), "Thu, 26 Nov 2026 04:30:00 +0000");
     }
 }

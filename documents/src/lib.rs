@@ -19,7 +19,8 @@
 //! - [`seller`]: the store as a legal seller and as the sender of mail.
 //! - `format` (private): amounts (`USD 1,234.56`, `JPY 1,500`), tax rates (`7.25%`), dates and
 //!   cancellation reasons in plain words, shared by the PDFs and the emails.
-//! - `pdf` and `mime` (private): the drawing and the message encoding underneath.
+//! - `pdf` and `mime` (private): the drawing (printpdf) and the message encoding (lettre)
+//!   underneath.
 //!
 //! # Example
 //!

@@ -1,300 +1,171 @@
-//! Writing RFC 5322 messages with MIME bodies (RFC 2045–2047), by hand.
+//! RFC 5322 messages with MIME bodies, written by lettre's message builder.
 //!
-//! Why not a crate such as `mail-builder`: it draws its multipart boundaries (and, by default,
-//! `Message-ID`s) at random and reads the host name, so the same email composed twice would not
-//! be the same bytes. Our messages are pure functions of the order, which makes retries send the
-//! identical message and lets tests compare whole messages. The encoding we need is small:
-//! quoted-printable UTF-8 text, base64 attachments, RFC 2047 encoded words in headers, and
-//! `multipart/*` with fixed boundaries. Everything written is 7-bit ASCII with CRLF line ends,
-//! so any mail transport (SES, SMTP) takes it as it is.
+//! Why lettre: it is the mail crate of the Rust ecosystem, and its builder (the `builder` feature
+//! alone: no transport, TLS or host-name lookup) does the encoding we would otherwise keep by
+//! hand: RFC 2047 encoded words and folding for headers, quoted display names, RFC 2231 file
+//! names, quoted-printable text and base64 files in short CRLF lines: 7-bit output that any
+//! transport (SES, SMTP) takes as it is.
+//!
+//! # The same email, the same bytes
+//!
+//! A retried saga step must send the identical message, and tests compare messages, so nothing
+//! random or ambient may reach the output. lettre draws three things on its own when it is not
+//! given them, and we always give them:
+//!
+//! - multipart boundaries: the caller names each one (`MultiPartBuilder::boundary`);
+//! - the `Message-ID`: the caller derives it from the order and the stage;
+//! - the `Date`: [`date`] turns the composing time the caller was handed into the header.
+//!
+//! Everything else lettre writes is a function of its input.
 //!
 //! # Header injection
 //!
-//! A header value reaches the output only through [`mailbox`], [`unstructured`] or [`token`].
-//! The first two encode anything that is not plain printable ASCII as encoded words, and the
-//! last keeps only printable ASCII, so no value can end its header line and start another.
+//! Every header value goes through lettre's encoders: a value with a line break in it becomes
+//! encoded words, so no value can end its header line and start another. Display names lose
+//! their control characters before lettre sees them ([`mailbox`]), and addresses are our
+//! [`EmailAddress`], which admits no character that could break a line.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lettre::Address;
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, SinglePart};
 use orderflow_domain::customer::EmailAddress;
+use time::OffsetDateTime;
 
-const CRLF: &str = "\r\n";
-/// RFC 5322's recommended line length, which we keep to where we can.
-const LINE: usize = 78;
-/// Input bytes per encoded word: 45 bytes are 60 base64 characters, and with `=?utf-8?b?` and
-/// `?=` the word is 72 characters, under RFC 2047's 75.
-const ENCODED_WORD_INPUT: usize = 45;
-
-/// A header value that is already safe: one line of printable ASCII, possibly folded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderValue(String);
-
-/// A display name and an address: `"Ada Lovelace" <ada@example.com>`, with the name as RFC 2047
-/// encoded words when it is not short printable ASCII.
-///
-/// The address needs no escaping: `EmailAddress` admits only RFC 5322 atom characters, dots and
-/// one `@`.
-pub fn mailbox(name: &str, address: &EmailAddress) -> HeaderValue {
+/// A display name and an address: `"Ada Lovelace" <ada@example.com>`, the name as encoded
+/// words when it is not printable ASCII. An empty name leaves the bare address.
+pub fn mailbox(name: &str, address: &EmailAddress) -> Mailbox {
+    // `EmailAddress` has already checked what an address may hold (RFC 5322 atom characters and
+    // dots, one `@`, a host name), which lettre's stricter dot-atom check would check again and
+    // could refuse (`a..b@example.com`), making composing fallible for an address we accepted.
+    let (user, domain) = address.as_str().rsplit_once('@').unwrap_or((address.as_str(), ""));
+    // lettre refuses a line break in a display name by panicking when it writes the header, so
+    // control characters (which a name has no business holding) become spaces first.
     let name: String = name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let name = name.trim();
-    let phrase = if name.is_empty() {
-        return HeaderValue(format!("<{address}>"));
-    } else if name.len() <= 60 && name.bytes().all(|b| (b' '..=b'~').contains(&b)) && !name.contains("=?") {
-        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-        format!("\"{escaped}\"")
-    } else {
-        encoded_words(name)
-    };
-    // Fold before the address when the line would be long; the fold is invisible to readers.
-    let separator = if phrase.contains(CRLF) || phrase.len() + address.as_str().len() > 60 { "\r\n " } else { " " };
-    HeaderValue(format!("{phrase}{separator}<{address}>"))
+    Mailbox::new((!name.is_empty()).then(|| name.to_owned()), Address::new_dangerous(user, domain))
 }
 
-/// Free text such as a subject: as it is when it is printable ASCII (folded at spaces to keep
-/// lines short), as encoded words otherwise.
-pub fn unstructured(text: &str) -> HeaderValue {
-    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) && !text.contains("=?") {
-        HeaderValue(fold_at_spaces(&text))
-    } else {
-        HeaderValue(encoded_words(&text))
-    }
+/// The `Date` header's time. `time` counts from before 1970 and lettre's dates do not: a clock
+/// that far off is dated at the epoch rather than making composing fail.
+pub fn date(at: OffsetDateTime) -> SystemTime {
+    SystemTime::from(at).max(UNIX_EPOCH)
 }
 
-/// A value we generate ourselves (an id, a date): kept to printable ASCII, so even a bug cannot
-/// smuggle a line break into the header block.
-pub fn token(text: &str) -> HeaderValue {
-    HeaderValue(text.chars().filter(|c| (' '..='~').contains(c)).collect())
+/// A header of our own (`X-Order-Id`), its value encoded like any other.
+pub fn header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_owned())
 }
 
-/// `text` as RFC 2047 "B" encoded words of UTF-8, split on character boundaries and folded one
-/// word per line.
-fn encoded_words(text: &str) -> String {
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in text.chars() {
-        if chunk.len() + c.len_utf8() > ENCODED_WORD_INPUT {
-            words.push(std::mem::take(&mut chunk));
-        }
-        chunk.push(c);
-    }
-    if !chunk.is_empty() {
-        words.push(chunk);
-    }
-    let words: Vec<String> = words.iter().map(|word| format!("=?utf-8?b?{}?=", BASE64.encode(word))).collect();
-    words.join(&format!("{CRLF} "))
+/// UTF-8 text (`text/plain` or `text/html`), always quoted-printable: readable in the raw
+/// message, and never holding a multipart boundary (see `email::boundary`), whatever it says.
+pub fn text(content_type: ContentType, text: String) -> SinglePart {
+    SinglePart::builder().header(content_type).header(ContentTransferEncoding::QuotedPrintable).body(text)
 }
 
-/// Folds printable ASCII at spaces so no line is longer than [`LINE`] where a space allows it,
-/// leaving room for the longest header name we use.
-fn fold_at_spaces(text: &str) -> String {
-    let room = LINE - "Subject: ".len();
-    let mut folded = String::with_capacity(text.len());
-    let mut line = 0;
-    for (index, word) in text.split(' ').enumerate() {
-        if index > 0 {
-            if line + 1 + word.len() > room && line > 0 {
-                folded.push_str(CRLF);
-                line = 0;
-            }
-            folded.push(' ');
-            line += 1;
-        }
-        folded.push_str(word);
-        line += word.len();
-    }
-    folded
-}
-
-/// UTF-8 text as quoted-printable with CRLF line ends: lines of at most 76 characters, `=` and
-/// everything outside printable ASCII escaped, trailing spaces escaped so no transport strips
-/// them, and a `.` that would start a line escaped for SMTP transports that do not dot-stuff.
-pub fn quoted_printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for (index, line) in text.split('\n').enumerate() {
-        if index > 0 {
-            out.push_str(CRLF);
-        }
-        let bytes = line.strip_suffix('\r').unwrap_or(line).as_bytes();
-        let mut width = 0;
-        for (position, &byte) in bytes.iter().enumerate() {
-            let at_end = position + 1 == bytes.len();
-            let literal = match byte {
-                b'=' => false,
-                b' ' | b'\t' => !at_end,
-                b'!'..=b'~' => true,
-                _ => false,
-            };
-            let length = if literal { 1 } else { 3 };
-            if width + length > 75 {
-                out.push('=');
-                out.push_str(CRLF);
-                width = 0;
-            }
-            if literal && !(byte == b'.' && width == 0) {
-                out.push(char::from(byte));
-                width += 1;
-            } else {
-                out.push_str(&format!("={byte:02X}"));
-                width += 3;
-            }
-        }
-    }
-    out
-}
-
-/// Bytes as base64 in lines of 76 characters.
-pub fn base64_lines(bytes: &[u8]) -> String {
-    let encoded = BASE64.encode(bytes);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / 38);
-    for (index, chunk) in encoded.as_bytes().chunks(76).enumerate() {
-        if index > 0 {
-            out.push_str(CRLF);
-        }
-        // Base64 output is ASCII, so every chunk is valid UTF-8.
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-    }
-    out
-}
-
-/// A MIME entity: a leaf of text or bytes, or a multipart of entities.
-#[derive(Debug)]
-pub enum Part<'a> {
-    /// UTF-8 text (`plain` or `html`), quoted-printable.
-    Text { subtype: &'static str, text: String },
-    /// A file, base64, offered as an attachment under `file_name` (which the caller keeps to
-    /// safe ASCII).
-    Attachment { content_type: &'static str, file_name: String, bytes: &'a [u8] },
-    /// `multipart/<subtype>`. The boundary must not occur in any part; `=_` guarantees that
-    /// for our encodings, since quoted-printable writes `=` as `=3D` and base64 has no `_`.
-    Multipart { subtype: &'static str, boundary: String, parts: Vec<Part<'a>> },
-}
-
-impl Part<'_> {
-    fn write(&self, out: &mut String) {
-        match self {
-            Self::Text { subtype, text } => {
-                out.push_str(&format!("Content-Type: text/{subtype}; charset=utf-8{CRLF}"));
-                out.push_str(&format!("Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}"));
-                out.push_str(&quoted_printable(text));
-                out.push_str(CRLF);
-            }
-            Self::Attachment { content_type, file_name, bytes } => {
-                let file_name = token(file_name).0.replace(['"', '\\'], "_");
-                out.push_str(&format!("Content-Type: {content_type}; name=\"{file_name}\"{CRLF}"));
-                out.push_str(&format!("Content-Disposition: attachment; filename=\"{file_name}\"{CRLF}"));
-                out.push_str(&format!("Content-Transfer-Encoding: base64{CRLF}{CRLF}"));
-                out.push_str(&base64_lines(bytes));
-                out.push_str(CRLF);
-            }
-            Self::Multipart { subtype, boundary, parts } => {
-                out.push_str(&format!("Content-Type: multipart/{subtype};{CRLF} boundary=\"{boundary}\"{CRLF}{CRLF}"));
-                out.push_str(&format!("This is a multi-part message in MIME format.{CRLF}"));
-                for part in parts {
-                    out.push_str(&format!("{CRLF}--{boundary}{CRLF}"));
-                    part.write(out);
-                }
-                out.push_str(&format!("{CRLF}--{boundary}--{CRLF}"));
-            }
-        }
-    }
-}
-
-/// A whole message: its header fields, in order, and its body.
-#[derive(Debug)]
-pub struct Message<'a> {
-    pub headers: Vec<(&'static str, HeaderValue)>,
-    pub body: Part<'a>,
-}
-
-impl Message<'_> {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = String::new();
-        for (name, value) in &self.headers {
-            out.push_str(&format!("{name}: {}{CRLF}", value.0));
-        }
-        out.push_str(&format!("MIME-Version: 1.0{CRLF}"));
-        self.body.write(&mut out);
-        out.into_bytes()
-    }
+/// A file offered as an attachment under `file_name`, always base64: lettre would send a file
+/// that happens to be short ASCII lines as it is, and then it could hold a boundary.
+pub fn attachment(content_type: &'static str, file_name: String, bytes: Vec<u8>) -> SinglePart {
+    let content_type = ContentType::parse(content_type).unwrap_or_else(|_| {
+        ContentType::parse("application/octet-stream").expect("application/octet-stream is a media type")
+    });
+    let body = Body::new_with_encoding(bytes, ContentTransferEncoding::Base64).expect("base64 can carry any bytes");
+    Attachment::new(file_name).body(body, content_type)
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use lettre::Message;
+    use time::macros::datetime;
+
     use super::*;
 
     fn ada() -> EmailAddress {
         EmailAddress::parse("ada@example.com").expect("valid")
     }
 
+    /// The header block of a message from `name` with `subject`.
+    fn headers(name: &str, subject: &str) -> String {
+        let message = Message::builder()
+            .date(date(datetime!(2026-11-25 23:30 -05:00)))
+            .from(mailbox(name, &ada()))
+            .to(mailbox("Bob", &EmailAddress::parse("bob@example.com").expect("valid")))
+            .subject(subject)
+            .raw_header(header("X-Order-Id", "ord_1\r\nBcc: victim@example.com"))
+            .singlepart(text(ContentType::TEXT_PLAIN, "Hello.\n".to_owned()))
+            .expect("builds");
+        let text = String::from_utf8(message.formatted()).expect("ASCII");
+        text.split_once("\r\n\r\n").map(|(headers, _)| headers.to_owned()).expect("a header block")
+    }
+
+    fn header_value<'a>(headers: &'a str, name: &str) -> &'a str {
+        headers
+            .split("\r\n")
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
+            .unwrap_or_else(|| panic!("no {name} in {headers}"))
+    }
+
     #[test]
     fn ascii_names_are_quoted_with_quotes_and_backslashes_escaped() {
-        assert_eq!(mailbox("Ada Lovelace", &ada()).0, "\"Ada Lovelace\" <ada@example.com>");
-        assert_eq!(mailbox("Ada \"The\" \\Countess", &ada()).0, "\"Ada \\\"The\\\" \\\\Countess\" <ada@example.com>");
-        assert_eq!(mailbox("  ", &ada()).0, "<ada@example.com>");
+        assert_eq!(header_value(&headers("Ada Lovelace", "Hi"), "From"), "\"Ada Lovelace\" <ada@example.com>");
+        assert_eq!(
+            header_value(&headers("Ada \"The\" \\Countess", "Hi"), "From"),
+            "\"Ada \\\"The\\\" \\\\Countess\" <ada@example.com>"
+        );
+        assert_eq!(header_value(&headers("  ", "Hi"), "From"), "ada@example.com");
     }
 
     #[test]
-    fn names_outside_ascii_become_encoded_words() {
-        let value = mailbox("Zoë Müller", &ada()).0;
-        assert_eq!(value, format!("=?utf-8?b?{}?= <ada@example.com>", BASE64.encode("Zoë Müller")));
+    fn names_and_subjects_outside_ascii_become_encoded_words() {
+        let block = headers("Zoë Müller", "Grüße");
+        assert_eq!(
+            header_value(&block, "From"),
+            format!("=?utf-8?b?{}?= <ada@example.com>", BASE64.encode("Zoë Müller"))
+        );
+        assert_eq!(header_value(&block, "Subject"), format!("=?utf-8?b?{}?=", BASE64.encode("Grüße")));
     }
 
     #[test]
-    fn a_line_break_in_a_name_cannot_start_a_new_header() {
-        let value = mailbox("Eve\r\nBcc: victim@example.com", &ada()).0;
-        assert!(!value.contains("\r\nBcc"), "{value}");
-        let subject = unstructured("Hello\r\nBcc: victim@example.com").0;
-        assert!(!subject.contains("\r\nBcc"), "{subject}");
-        assert_eq!(token("id\r\nBcc: x").0, "idBcc: x");
+    fn a_line_break_in_a_value_cannot_start_a_new_header() {
+        let block = headers("Eve\r\nBcc: victim@example.com", "Hello\r\nBcc: victim@example.com");
+        assert!(!block.contains("\r\nBcc"), "{block}");
+        assert!(block.split("\r\n").skip(1).all(|line| !line.starts_with("Bcc")), "{block}");
     }
 
     #[test]
-    fn every_header_line_break_is_a_fold() {
+    fn long_header_values_are_folded_into_short_lines() {
         let long = "李".repeat(80);
-        for value in [mailbox(&long, &ada()).0, unstructured(&long).0, unstructured(&"word ".repeat(40)).0] {
-            for line in value.split("\r\n").skip(1) {
-                assert!(line.starts_with(' '), "{line:?} does not continue a folded header");
-            }
-            assert!(value.split("\r\n").all(|line| line.len() <= LINE), "{value}");
+        for block in [headers(&long, "Hi"), headers("Ada", &long), headers("Ada", &"word ".repeat(40))] {
+            assert!(block.split("\r\n").all(|line| line.len() <= 78), "{block}");
         }
     }
 
     #[test]
-    fn encoded_words_are_at_most_75_characters_and_split_between_characters() {
-        let value = unstructured(&"ü".repeat(100)).0;
-        for word in value.split("\r\n ") {
-            assert!(word.len() <= 75, "{word}");
-            let inner = word.trim_start_matches("=?utf-8?b?").trim_end_matches("?=");
-            let decoded = BASE64.decode(inner).expect("base64");
-            assert!(String::from_utf8(decoded).is_ok(), "each word decodes to whole characters");
-        }
+    fn text_is_quoted_printable_so_it_can_never_hold_a_boundary() {
+        let part = String::from_utf8(text(ContentType::TEXT_PLAIN, "--=_alt_ord_1_paid\n".to_owned()).formatted())
+            .expect("ASCII");
+        assert!(part.contains("Content-Transfer-Encoding: quoted-printable\r\n"), "{part}");
+        assert!(part.contains("--=3D_alt_ord_1_paid\r\n"), "{part}");
     }
 
     #[test]
-    fn quoted_printable_escapes_what_it_must_and_keeps_lines_short() {
-        assert_eq!(quoted_printable("a=b"), "a=3Db");
-        assert_eq!(quoted_printable("café"), "caf=C3=A9");
-        assert_eq!(quoted_printable("trailing \nline"), "trailing=20\r\nline");
-        assert_eq!(quoted_printable(".hidden"), "=2Ehidden");
-        let long = quoted_printable(&"x".repeat(200));
-        assert!(long.split("\r\n").all(|line| line.len() <= 76));
-        assert_eq!(long.replace("=\r\n", ""), "x".repeat(200));
+    fn an_attachment_is_base64_under_its_type_and_file_name_even_when_it_is_plain_ascii() {
+        let bytes = b"%PDF-1.7 only ASCII here".to_vec();
+        let part =
+            String::from_utf8(attachment("application/pdf", "invoice-1.pdf".to_owned(), bytes.clone()).formatted())
+                .expect("ASCII");
+        let (headers, body) = part.split_once("\r\n\r\n").expect("headers and a body");
+        assert!(headers.contains("Content-Type: application/pdf"), "{headers}");
+        assert!(headers.contains("Content-Disposition: attachment; filename=\"invoice-1.pdf\""), "{headers}");
+        assert!(headers.contains("Content-Transfer-Encoding: base64"), "{headers}");
+        assert_eq!(BASE64.decode(body.replace("\r\n", "")).expect("base64"), bytes);
     }
 
     #[test]
-    fn quoted_printable_never_splits_an_escape_across_lines() {
-        let encoded = quoted_printable(&"é".repeat(60));
-        for line in encoded.split("\r\n") {
-            let body = line.strip_suffix('=').unwrap_or(line);
-            assert_eq!(body.len() % 3, 0, "{line}");
-        }
-    }
-
-    #[test]
-    fn base64_lines_are_76_characters() {
-        let encoded = base64_lines(&[0_u8; 200]);
-        assert!(encoded.split("\r\n").all(|line| line.len() <= 76));
-        assert_eq!(BASE64.decode(encoded.replace("\r\n", "")).expect("base64"), vec![0_u8; 200]);
+    fn the_date_is_written_in_utc() {
+        assert_eq!(header_value(&headers("Ada", "Hi"), "Date"), "Thu, 26 Nov 2026 04:30:00 +0000");
     }
 }

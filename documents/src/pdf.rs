@@ -140,6 +140,9 @@ impl Style {
     }
 }
 
+/// The characters WinAnsi places in 0x80 to 0x9F, where Latin-1 has control codes.
+const WINANSI_EXTRAS: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ\u{2018}\u{2019}“”•–—˜™š›œžŸ";
+
 /// `text` in the characters the built-in fonts can draw: WinAnsi (Latin-1 and a few more), with
 /// control characters as spaces and anything else as `?`.
 pub fn printable(text: &str) -> String {
@@ -147,9 +150,7 @@ pub fn printable(text: &str) -> String {
         .map(|c| match c {
             c if c.is_control() => ' ',
             ' '..='~' | '\u{A0}'..='\u{FF}' => c,
-            // The characters WinAnsi places in 0x80 to 0x9F, where Latin-1 has control codes.
-            '€' | '‚' | 'ƒ' | '„' | '…' | '†' | '‡' | 'ˆ' | '‰' | 'Š' | '‹' | 'Œ' | 'Ž' | '\u{2018}' | '\u{2019}'
-            | '“' | '”' | '•' | '–' | '—' | '˜' | '™' | 'š' | '›' | 'œ' | 'ž' | 'Ÿ' => c,
+            c if WINANSI_EXTRAS.contains(c) => c,
             // A Unicode minus sign reads as a hyphen-minus.
             '\u{2212}' => '-',
             _ => '?',
@@ -231,15 +232,15 @@ pub fn save(pages: Vec<Page>, metadata: &Metadata<'_>) -> Result<Vec<u8>, Docume
     let mut document = PdfDocument::new(&printable(metadata.title));
     let info = &mut document.metadata.info;
     info.author = printable(metadata.author);
-    info.creator = "orderflow-documents".to_owned();
-    info.producer = "printpdf".to_owned();
+    "orderflow-documents".clone_into(&mut info.creator);
+    "printpdf".clone_into(&mut info.producer);
     // The document's own date, not the time of rendering, so that re-rendering changes nothing.
     if let Ok(date) = printpdf::DateTime::from_unix_timestamp(metadata.created_at.unix_timestamp()) {
         info.creation_date = date;
         info.modification_date = date;
         info.metadata_date = date;
     }
-    info.identifier = metadata.identity.to_owned();
+    metadata.identity.clone_into(&mut info.identifier);
     document
         .with_pages(pages.into_iter().map(|page| PdfPage::new(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), page.ops)).collect());
 

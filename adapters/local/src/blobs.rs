@@ -21,7 +21,7 @@ use orderflow_domain::ports::{BlobError, BlobStore, Clock, SystemClock};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use crate::fsio::{self, Access, Existing};
+use crate::atomic_file::{self, Access, Existing};
 
 /// The longest key accepted, in bytes (S3 allows 1024; ours are far shorter).
 const MAX_KEY_LEN: usize = 512;
@@ -116,7 +116,7 @@ pub fn load_or_create_secret(dir: &Path, name: &str) -> Result<Vec<u8>, SecretEr
     let secret: Vec<u8> =
         std::iter::repeat_with(|| uuid::Uuid::new_v4().into_bytes()).flatten().take(NEW_SECRET_LEN).collect();
     // `Keep`: two processes starting at once agree on the first secret written.
-    fsio::write_atomically_with(dir, Path::new(name), &secret, Existing::Keep, Access::OwnerOnly).map_err(io)?;
+    atomic_file::write(dir, Path::new(name), &secret, Existing::Keep, Access::OwnerOnly).map_err(io)?;
     let kept = std::fs::read(&path).map_err(io)?;
     check_secret(&kept).map_err(|why| SecretError::Damaged { path: path.clone(), why })?;
     Ok(kept)
@@ -269,10 +269,12 @@ impl BlobStore for FsBlobStore {
             );
         }
         let (root, relative) = (self.root.clone(), PathBuf::from(key));
-        tokio::task::spawn_blocking(move || fsio::write_atomically(&root, &relative, &bytes, Existing::Replace))
-            .await
-            .map_err(blob_error)?
-            .map_err(blob_error)?;
+        tokio::task::spawn_blocking(move || {
+            atomic_file::write(&root, &relative, &bytes, Existing::Replace, Access::Default)
+        })
+        .await
+        .map_err(blob_error)?
+        .map_err(blob_error)?;
         Ok(())
     }
 

@@ -39,9 +39,9 @@
 //! [`CarrierSimulator::shipments`], serves blobs after [`FsBlobStore::verify`], and tests read
 //! mail back with [`EmlOutbox::sent`].
 
+mod atomic_file;
 pub mod blobs;
 pub mod carrier;
-mod fsio;
 pub mod mailer;
 pub mod payments;
 pub mod sqlite;

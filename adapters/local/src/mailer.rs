@@ -1,9 +1,9 @@
 //! `Mailer` as an outbox folder of `.eml` files: the local twin of Amazon SES.
 //!
 //! Each email is written whole to `<outbox>/<key>.eml`, where any mail client opens it. The
-//! file is created with a hard link from a synced temporary file, which fails if the name is
-//! taken: so a key is sent at most once, even when two sends race or the process restarts
-//! between a send and its acknowledgement, and a send that returned `Ok` is on disk.
+//! file is moved into place from a synced temporary file by a rename that refuses to replace an
+//! existing name: so a key is sent at most once, even when two sends race or the process
+//! restarts between a send and its acknowledgement, and a send that returned `Ok` is on disk.
 //!
 //! Keys become file names reversibly: letters, digits, `_`, `-` and `.` stay (a leading `.` is
 //! escaped), `/` becomes `+`, and every other byte is `%XX`. So `ord_01J…/shipped` is the file
@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use orderflow_domain::ports::{MailError, Mailer, OutgoingEmail};
 
-use crate::fsio::{self, Existing, Written};
+use crate::atomic_file::{self, Access, Existing, Written};
 
 const EXTENSION: &str = ".eml";
 
@@ -148,7 +148,7 @@ impl EmlOutbox {
         std::fs::create_dir_all(&dir)?;
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            if entry.file_name().to_str().is_some_and(fsio::is_temporary) {
+            if entry.file_name().to_str().is_some_and(atomic_file::is_temporary) {
                 std::fs::remove_file(entry.path())?;
             }
         }
@@ -188,34 +188,21 @@ impl EmlOutbox {
         use std::collections::BinaryHeap;
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
-            // The newest `limit` seen so far; the oldest of them on top, to be dropped first.
-            let mut newest: BinaryHeap<Reverse<(EmailPosition, PathBuf)>> = BinaryHeap::with_capacity(limit + 1);
-            for entry in std::fs::read_dir(&dir)? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let Some(key) = name.to_str().and_then(|n| n.strip_suffix(EXTENSION)).and_then(key_of) else {
-                    continue;
-                };
-                let written = entry.metadata()?.modified()?;
-                let written_nanos = written.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-                let position = EmailPosition { written_nanos, key };
+            // The newest `limit` seen so far; the oldest of them on top, to be dropped first. A
+            // huge `limit` must not reserve memory for emails the folder does not hold.
+            let mut newest = BinaryHeap::with_capacity(limit.saturating_add(1).min(MAX_PREALLOCATED));
+            for found in emails_in(&dir)? {
+                let (position, path) = found?;
                 if before.as_ref().is_some_and(|before| position >= *before) {
                     continue;
                 }
-                newest.push(Reverse((position, entry.path())));
+                newest.push(Reverse((position, path)));
                 if newest.len() > limit {
                     newest.pop();
                 }
             }
-            let mut page: Vec<(EmailPosition, PathBuf)> = newest.into_iter().map(|Reverse(e)| e).collect();
-            page.sort_by(|a, b| b.0.cmp(&a.0));
-            page.into_iter()
-                .map(|(position, path)| {
-                    let message = std::fs::read(&path)?;
-                    let email = describe(position.key.clone(), path, &message);
-                    Ok((position, email))
-                })
-                .collect()
+            // Ascending `Reverse` order is newest first.
+            newest.into_sorted_vec().into_iter().map(|Reverse((position, path))| read(position, path)).collect()
         })
         .await?
     }
@@ -226,23 +213,40 @@ impl EmlOutbox {
     pub async fn sent(&self) -> std::io::Result<Vec<SentEmail>> {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            for entry in std::fs::read_dir(&dir)? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let Some(key) = name.to_str().and_then(|n| n.strip_suffix(EXTENSION)).and_then(key_of) else {
-                    continue;
-                };
-                let written = entry.metadata()?.modified()?;
-                let path = entry.path();
-                let message = std::fs::read(&path)?;
-                found.push((written, describe(key, path, &message)));
-            }
-            found.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.key.cmp(&y.key)));
-            Ok(found.into_iter().map(|(_, email)| email).collect())
+            let mut all = emails_in(&dir)?.collect::<std::io::Result<Vec<_>>>()?;
+            all.sort_unstable();
+            all.into_iter().map(|(position, path)| read(position, path).map(|(_, email)| email)).collect()
         })
         .await?
     }
+}
+
+/// The most room [`EmlOutbox::recent`] reserves up front for a page; a longer page grows as it
+/// fills.
+const MAX_PREALLOCATED: usize = 1024;
+
+/// The emails in the outbox folder, in the order the folder lists them: each one's position and
+/// file. Files that are not emails (temporary files, anything else put there) are skipped.
+fn emails_in(dir: &Path) -> std::io::Result<impl Iterator<Item = std::io::Result<(EmailPosition, PathBuf)>>> {
+    Ok(std::fs::read_dir(dir)?.filter_map(|entry| {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => return Some(Err(error)),
+        };
+        let key = entry.file_name().to_str().and_then(|name| name.strip_suffix(EXTENSION)).and_then(key_of)?;
+        let written = entry.metadata().and_then(|metadata| metadata.modified());
+        Some(written.map(|written| {
+            let written_nanos = written.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+            (EmailPosition { written_nanos, key }, entry.path())
+        }))
+    }))
+}
+
+/// An email found by [`emails_in`], read and described.
+fn read(position: EmailPosition, path: PathBuf) -> std::io::Result<(EmailPosition, SentEmail)> {
+    let message = std::fs::read(&path)?;
+    let email = describe(position.key.clone(), path, &message);
+    Ok((position, email))
 }
 
 #[async_trait]
@@ -255,11 +259,12 @@ impl Mailer for EmlOutbox {
         }
         let (dir, message) = (self.dir.clone(), email.message.clone());
         let file = PathBuf::from(stem + EXTENSION);
-        let written =
-            tokio::task::spawn_blocking(move || fsio::write_atomically(&dir, &file, &message, Existing::Keep))
-                .await
-                .map_err(|e| MailError::Transient(Box::new(e)))?
-                .map_err(|e| MailError::Transient(Box::new(e)))?;
+        let written = tokio::task::spawn_blocking(move || {
+            atomic_file::write(&dir, &file, &message, Existing::Keep, Access::Default)
+        })
+        .await
+        .map_err(|e| MailError::Transient(Box::new(e)))?
+        .map_err(|e| MailError::Transient(Box::new(e)))?;
         if written == Written::AlreadyThere {
             tracing::debug!("already sent; not sending again");
         } else {
@@ -357,6 +362,32 @@ mod tests {
         let expected =
             [("invoiced"), ("paid"), ("received"), ("shipped")].map(|s| (format!("ord_x/{s}"), s.to_owned()));
         assert_eq!(listed, expected);
+    }
+
+    #[tokio::test]
+    async fn recent_pages_newest_first_and_sent_lists_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = EmlOutbox::open(dir.path()).unwrap();
+        let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_000_000);
+        for (offset, stage) in (0..).zip(["received", "invoiced", "paid"]) {
+            let key = format!("ord_x/{stage}");
+            outbox.send(&email(&key, stage)).await.unwrap();
+            // File times a second apart, so the order does not rest on how fast the sends ran.
+            let file = std::fs::File::options().write(true).open(outbox.path_of(&key).unwrap()).unwrap();
+            file.set_modified(start + std::time::Duration::from_secs(offset)).unwrap();
+        }
+        let keys = |page: &[(EmailPosition, SentEmail)]| page.iter().map(|(_, e)| e.key.clone()).collect::<Vec<_>>();
+
+        let first = outbox.recent(2, None).await.unwrap();
+        assert_eq!(keys(&first), ["ord_x/paid", "ord_x/invoiced"]);
+        let second = outbox.recent(2, Some(first[1].0.clone())).await.unwrap();
+        assert_eq!(keys(&second), ["ord_x/received"]);
+        let everything = outbox.recent(usize::MAX, None).await.unwrap();
+        assert_eq!(keys(&everything), ["ord_x/paid", "ord_x/invoiced", "ord_x/received"]);
+        assert!(outbox.recent(0, None).await.unwrap().is_empty());
+
+        let sent: Vec<_> = outbox.sent().await.unwrap().into_iter().map(|e| e.key).collect();
+        assert_eq!(sent, ["ord_x/received", "ord_x/invoiced", "ord_x/paid"]);
     }
 
     #[test]

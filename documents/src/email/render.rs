@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use maud::{DOCTYPE, Markup, html};
 use orderflow_domain::order::Order;
 
 use super::content::{Block, Content};
@@ -28,7 +29,7 @@ pub fn text(content: &Content, order: &Order, seller: &Seller) -> String {
                     let item = format!("{} x {} ({})", line.quantity, line.name, line.sku);
                     out.push_str(&two_columns(&item, &line.amount));
                 }
-                out.push_str(&format!("{}\n", "-".repeat(WIDTH)));
+                let _ = writeln!(out, "{}", "-".repeat(WIDTH));
                 for (label, value) in totals {
                     out.push_str(&two_columns(label, value));
                 }
@@ -108,109 +109,95 @@ const CARD_STYLE: &str = "max-width:600px;margin:0 auto;background:#ffffff;paddi
 const MUTED: &str = "color:#71717a";
 const CELL: &str = "padding:6px 0;vertical-align:top";
 const AMOUNT_CELL: &str = "padding:6px 0 6px 16px;text-align:right;white-space:nowrap;vertical-align:top";
+const BUTTON_STYLE: &str = "display:inline-block;background:#18181b;color:#ffffff;text-decoration:none;\
+                            padding:10px 18px;border-radius:4px";
 
-/// The HTML rendering. Every string from the content goes through [`escape`].
+/// The HTML rendering. maud escapes every value it is given (`&`, `<`, `>`, `"`; attributes are
+/// always double-quoted), so text from a customer can never become markup.
 pub fn html(content: &Content, order: &Order, seller: &Seller) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n\
-         <body style=\"{BODY_STYLE}\">\n<div style=\"{CARD_STYLE}\">\n\
-         <p style=\"margin:0 0 20px;font-size:18px;font-weight:bold\">{}</p>\n<p>Hello {},</p>\n",
-        escape(&content.subject),
-        escape(&seller.name),
-        escape(order.customer.name.as_ref()),
-    );
-    for block in &content.blocks {
-        html_block(&mut out, block);
-    }
-    let _ = write!(
-        out,
-        "<hr style=\"border:none;border-top:1px solid #e4e4e7;margin:28px 0 12px\">\n<p style=\"{MUTED};font-size:12px\">"
-    );
-    let footer: Vec<String> = footer_lines(seller, order).iter().map(|line| escape(line)).collect();
-    out.push_str(&footer.join("<br>\n"));
-    out.push_str("</p>\n</div>\n</body>\n</html>\n");
-    out
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (content.subject) }
+            }
+            body style=(BODY_STYLE) {
+                div style=(CARD_STYLE) {
+                    p style="margin:0 0 20px;font-size:18px;font-weight:bold" { (seller.name) }
+                    p { "Hello " (order.customer.name) "," }
+                    @for block in &content.blocks {
+                        (html_block(block))
+                    }
+                    hr style="border:none;border-top:1px solid #e4e4e7;margin:28px 0 12px";
+                    p style={ (MUTED) ";font-size:12px" } {
+                        @for (index, line) in footer_lines(seller, order).iter().enumerate() {
+                            @if index > 0 { br; }
+                            (line)
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page.into_string()
 }
 
-fn html_block(out: &mut String, block: &Block) {
-    match block {
-        Block::Paragraph(paragraph) => {
-            let _ = writeln!(out, "<p>{}</p>", escape(paragraph));
-        }
-        Block::Facts(facts) => {
-            out.push_str("<table role=\"presentation\" style=\"border-collapse:collapse;margin:12px 0\">\n");
-            for (label, value) in facts {
-                let _ = writeln!(
-                    out,
-                    "<tr><td style=\"{CELL};padding-right:16px;{MUTED}\">{}</td><td style=\"{CELL}\"><strong>{}</strong></td></tr>",
-                    escape(label),
-                    escape(value)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-        Block::Summary { lines, totals } => {
-            out.push_str("<table role=\"presentation\" style=\"width:100%;border-collapse:collapse;margin:12px 0\">\n");
-            for line in lines {
-                let _ = writeln!(
-                    out,
-                    "<tr style=\"border-bottom:1px solid #f4f4f5\"><td style=\"{CELL}\">{} &times; {}<br><span style=\"{MUTED};font-size:12px\">{}</span></td><td style=\"{AMOUNT_CELL}\">{}</td></tr>",
-                    line.quantity,
-                    escape(&line.name),
-                    escape(&line.sku),
-                    escape(&line.amount)
-                );
-            }
-            if let Some(((total_label, total), figures)) = totals.split_last() {
-                for (label, value) in figures {
-                    let _ = writeln!(
-                        out,
-                        "<tr><td style=\"{CELL};{MUTED}\">{}</td><td style=\"{AMOUNT_CELL}\">{}</td></tr>",
-                        escape(label),
-                        escape(value)
-                    );
+fn html_block(block: &Block) -> Markup {
+    html! {
+        @match block {
+            Block::Paragraph(paragraph) => p { (paragraph) },
+            Block::Facts(facts) => table role="presentation" style="border-collapse:collapse;margin:12px 0" {
+                @for (label, value) in facts {
+                    tr {
+                        td style={ (CELL) ";padding-right:16px;" (MUTED) } { (label) }
+                        td style=(CELL) { strong { (value) } }
+                    }
                 }
-                let _ = writeln!(
-                    out,
-                    "<tr style=\"border-top:2px solid #18181b\"><td style=\"{CELL}\"><strong>{}</strong></td><td style=\"{AMOUNT_CELL}\"><strong>{}</strong></td></tr>",
-                    escape(total_label),
-                    escape(total)
-                );
-            }
-            out.push_str("</table>\n");
-        }
-        Block::Lines { heading, lines } => {
-            let lines: Vec<String> = lines.iter().map(|line| escape(line)).collect();
-            let _ = writeln!(
-                out,
-                "<p><span style=\"{MUTED}\">{}</span><br>\n{}</p>",
-                escape(heading),
-                lines.join("<br>\n")
-            );
-        }
-        Block::Bullets(items) => {
-            out.push_str("<ul>\n");
-            for item in items {
-                let _ = writeln!(out, "<li>{}</li>", escape(item));
-            }
-            out.push_str("</ul>\n");
-        }
-        Block::Action { label, url } => {
-            if is_web_link(url) {
-                let _ = writeln!(
-                    out,
-                    "<p style=\"margin:20px 0\"><a href=\"{}\" style=\"display:inline-block;background:#18181b;color:#ffffff;\
-                     text-decoration:none;padding:10px 18px;border-radius:4px\">{}</a></p>",
-                    escape(url),
-                    escape(label)
-                );
-            } else {
-                // Not a web address (a local file path, say): shown, never made clickable.
-                let _ = writeln!(out, "<p>{}: {}</p>", escape(label), escape(url));
-            }
+            },
+            Block::Summary { lines, totals } => {
+                table role="presentation" style="width:100%;border-collapse:collapse;margin:12px 0" {
+                    @for line in lines {
+                        tr style="border-bottom:1px solid #f4f4f5" {
+                            td style=(CELL) {
+                                (line.quantity) " × " (line.name) br;
+                                span style={ (MUTED) ";font-size:12px" } { (line.sku) }
+                            }
+                            td style=(AMOUNT_CELL) { (line.amount) }
+                        }
+                    }
+                    @if let Some(((total_label, total), figures)) = totals.split_last() {
+                        @for (label, value) in figures {
+                            tr {
+                                td style={ (CELL) ";" (MUTED) } { (label) }
+                                td style=(AMOUNT_CELL) { (value) }
+                            }
+                        }
+                        tr style="border-top:2px solid #18181b" {
+                            td style=(CELL) { strong { (total_label) } }
+                            td style=(AMOUNT_CELL) { strong { (total) } }
+                        }
+                    }
+                }
+            },
+            Block::Lines { heading, lines } => p {
+                span style=(MUTED) { (heading) }
+                @for line in lines { br; (line) }
+            },
+            Block::Bullets(items) => ul {
+                @for item in items { li { (item) } }
+            },
+            Block::Action { label, url } => {
+                @if is_web_link(url) {
+                    p style="margin:20px 0" {
+                        a href=(url) style=(BUTTON_STYLE) { (label) }
+                    }
+                } @else {
+                    // Not a web address (a local file path, say): shown, never made clickable.
+                    p { (label) ": " (url) }
+                }
+            },
         }
     }
 }
@@ -221,34 +208,9 @@ fn is_web_link(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
-/// `text` with the five characters that mean something in HTML replaced by references, safe in
-/// element content and in quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_special_characters_are_escaped() {
-        assert_eq!(
-            escape("<script>alert('x & \"y\"')</script>"),
-            "&lt;script&gt;alert(&#39;x &amp; &quot;y&quot;&#39;)&lt;/script&gt;"
-        );
-    }
 
     #[test]
     fn only_web_links_are_clickable() {

@@ -7,6 +7,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::fixtures::{INVOICE_NUMBER, INVOICED_AT, an_order};
+use crate::format;
 use crate::invoice::{InvoiceDetails, render_invoice};
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 12:05:30 UTC);
@@ -195,7 +196,7 @@ fn customer_text_is_escaped_in_html_and_kept_as_written_in_plain_text() {
 
     let html = html_of(&message);
     assert!(!html.contains("<script>"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; &amp; Co"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert('pwned')&lt;/script&gt; &amp; Co"), "{html}");
     assert!(text_of(&message).contains(name));
     let to = message.to().and_then(|to| to.first()).expect("a To address");
     assert_eq!(to.name(), Some(name));
