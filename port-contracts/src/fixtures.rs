@@ -144,8 +144,5 @@ pub fn idempotency_key() -> IdempotencyKey {
 /// `request`, as the API places it under `key`: a new order, with the key and the request's
 /// fingerprint.
 pub fn placed_under(key: &IdempotencyKey, request: &OrderRequest) -> NewOrder {
-    NewOrder {
-        order: order_of(request.clone()),
-        idempotency: Some((key.clone(), RequestFingerprint::of(request))),
-    }
+    NewOrder { order: order_of(request.clone()), idempotency: Some((key.clone(), RequestFingerprint::of(request))) }
 }
