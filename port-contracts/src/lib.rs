@@ -9,19 +9,22 @@
 //! ```text
 //! #[tokio::test]
 //! async fn reserving_is_all_or_nothing() {
-//!     let (_dir, inventory) = seeded_inventory().await;     // fixtures::catalog() at its stock
-//!     inventory::reserving_is_all_or_nothing(&inventory).await;
+//!     let (_dir, inventory) = sqlite_inventory().await;     // seeded from fixtures::catalog()
+//!     contracts::inventory::reserving_is_all_or_nothing(&inventory).await;
 //! }
 //! ```
 //!
-//! This is test code in a crate of its own, not a module of the domain: it needs an executor's
-//! helpers (`futures`) and panics by design, and the adapters take it as a dev-dependency, so
-//! neither the domain nor any product build carries it.
+//! Where a port cannot show what it did (what a `Mailer` sent, where a `BlobStore` link leads),
+//! the function also takes a closure that asks the adapter's backend.
+//!
+//! This is test code in a crate of its own, not a module of the domain behind a feature: it
+//! races calls (`futures`) and panics by design, the adapters take it as a dev-dependency, and so
+//! neither the domain nor any product build carries it or its dependencies.
 //!
 //! # Layout
 //!
 //! - [`fixtures`]: valid orders, customers, addresses and the small catalog the suites assume.
-//! - [`order_store`]: `OrderStore`.
+//! - [`order_store`]: `OrderStore`, idempotent and optimistic.
 //! - [`workflow_outbox`]: the `WorkflowOutbox` entries an `OrderStore` writes with each order.
 //! - [`inventory`]: `Inventory`, seeded from [`fixtures::catalog`].
 //! - [`invoice_numbers`]: `InvoiceNumbers`, gap-free.

@@ -8,16 +8,16 @@ use orderflow_port_contracts as contracts;
 use tempfile::TempDir;
 
 /// One `#[tokio::test]` per function of a suite, named as the function, each with a fresh
-/// adapter from `$fresh` (which returns it with the directory that holds it), bound to
-/// `$adapter` for the suite's arguments.
+/// adapter made by `$fresh` (with the directory that holds it), bound to `$adapter` for the
+/// suite's arguments.
 macro_rules! contract_tests {
-    ($suite:ident, fresh $fresh:ident, |$adapter:ident| $args:tt => $($name:ident),+ $(,)?) => {
+    ($suite:ident, fresh $fresh:expr, |$adapter:ident| $args:tt => $($name:ident),+ $(,)?) => {
         mod $suite {
             use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let (_dir, $adapter) = $fresh().await;
+                    let (_dir, $adapter) = $fresh;
                     contracts::$suite::$name $args.await;
                 }
             )+
@@ -29,7 +29,7 @@ fn orders_db(dir: &TempDir) -> Database {
     Database::open(dir.path().join("orders.db"), Durability::Normal).expect("opening the orders database")
 }
 
-async fn sqlite_order_store() -> (TempDir, SqliteOrderStore) {
+fn sqlite_order_store() -> (TempDir, SqliteOrderStore) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteOrderStore::new(orders_db(&dir));
     (dir, store)
@@ -43,25 +43,25 @@ async fn sqlite_inventory() -> (TempDir, SqliteInventory) {
     (dir, inventory)
 }
 
-async fn sqlite_invoice_numbers() -> (TempDir, SqliteInvoiceNumbers) {
+fn sqlite_invoice_numbers() -> (TempDir, SqliteInvoiceNumbers) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let numbers = SqliteInvoiceNumbers::new(orders_db(&dir));
     (dir, numbers)
 }
 
-async fn payment_simulator() -> (TempDir, PaymentSimulator) {
+fn payment_simulator() -> (TempDir, PaymentSimulator) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let payments = PaymentSimulator::open(dir.path().join("payments.db"), Durability::Normal).expect("a ledger");
     (dir, payments)
 }
 
-async fn carrier_simulator() -> (TempDir, CarrierSimulator) {
+fn carrier_simulator() -> (TempDir, CarrierSimulator) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let carrier = CarrierSimulator::open(dir.path().join("carrier.db"), Durability::Normal).expect("a carrier");
     (dir, carrier)
 }
 
-async fn eml_outbox() -> (TempDir, EmlOutbox) {
+fn eml_outbox() -> (TempDir, EmlOutbox) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let outbox = EmlOutbox::open(dir.path().join("outbox")).expect("an outbox");
     (dir, outbox)
@@ -74,7 +74,7 @@ async fn sent_under(outbox: &EmlOutbox, key: &str) -> Vec<Vec<u8>> {
 
 const BASE_URL: &str = "http://127.0.0.1:3000";
 
-async fn fs_blob_store() -> (TempDir, FsBlobStore) {
+fn fs_blob_store() -> (TempDir, FsBlobStore) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = FsBlobStore::open(dir.path(), BASE_URL, b"contract secret".to_vec()).expect("a blob store");
     (dir, store)
@@ -100,7 +100,7 @@ async fn follow(store: &FsBlobStore, link: &str) -> Option<Vec<u8>> {
 }
 
 contract_tests! {
-    order_store, fresh sqlite_order_store, |store| (&store) =>
+    order_store, fresh sqlite_order_store(), |store| (&store) =>
     a_placed_order_is_stored_as_it_was_given,
     getting_an_order_never_placed_is_none,
     placing_twice_with_the_same_key_returns_the_first_order,
@@ -117,7 +117,7 @@ contract_tests! {
 }
 
 contract_tests! {
-    workflow_outbox, fresh sqlite_order_store, |store| (&store, &store) =>
+    workflow_outbox, fresh sqlite_order_store(), |store| (&store, &store) =>
     every_placed_order_waits_to_start_oldest_first_until_marked,
     a_replayed_placement_queues_no_second_start,
     pending_starts_returns_at_most_the_limit,
@@ -125,7 +125,7 @@ contract_tests! {
 }
 
 contract_tests! {
-    inventory, fresh sqlite_inventory, |inventory| (&inventory) =>
+    inventory, fresh sqlite_inventory().await, |inventory| (&inventory) =>
     levels_show_every_sku_kept_and_none_other,
     reserving_holds_units_in_the_warehouse,
     reserving_is_all_or_nothing,
@@ -140,14 +140,14 @@ contract_tests! {
 }
 
 contract_tests! {
-    invoice_numbers, fresh sqlite_invoice_numbers, |numbers| (&numbers) =>
+    invoice_numbers, fresh sqlite_invoice_numbers(), |numbers| (&numbers) =>
     invoice_numbers_are_gap_free_and_stable_per_order,
     the_number_an_order_was_assigned_is_found_without_assigning_one,
     concurrent_assignments_give_each_order_one_number_without_gaps,
 }
 
 contract_tests! {
-    payments, fresh payment_simulator, |payments| (&payments) =>
+    payments, fresh payment_simulator(), |payments| (&payments) =>
     a_charge_takes_the_amount_asked,
     charging_twice_with_the_same_key_charges_once,
     concurrent_charges_with_one_key_charge_once,
@@ -158,7 +158,7 @@ contract_tests! {
 }
 
 contract_tests! {
-    carrier, fresh carrier_simulator, |carrier| (&carrier) =>
+    carrier, fresh carrier_simulator(), |carrier| (&carrier) =>
     a_label_is_a_pdf_for_the_requested_destination,
     shipping_twice_with_the_same_key_buys_one_label,
     a_repeated_key_gets_its_shipment_back_whatever_the_request_says,
@@ -168,14 +168,14 @@ contract_tests! {
 }
 
 contract_tests! {
-    mailer, fresh eml_outbox, |outbox| (&outbox, async |key: &str| sent_under(&outbox, key).await) =>
+    mailer, fresh eml_outbox(), |outbox| (&outbox, async |key: &str| sent_under(&outbox, key).await) =>
     sending_twice_with_the_same_key_sends_the_first_email_once,
     concurrent_sends_of_one_key_send_one_email,
     emails_under_different_keys_are_each_sent,
 }
 
 contract_tests! {
-    blobs, fresh fs_blob_store, |store| (&store) =>
+    blobs, fresh fs_blob_store(), |store| (&store) =>
     a_blob_put_is_got_back_whole,
     putting_a_blob_twice_keeps_the_last,
     a_key_never_put_is_none,
@@ -183,6 +183,6 @@ contract_tests! {
 
 #[tokio::test]
 async fn a_link_to_a_local_blob_leads_to_it() {
-    let (_dir, store) = fs_blob_store().await;
+    let (_dir, store) = fs_blob_store();
     contracts::blobs::a_link_leads_to_its_blob(&store, async |link: &str| follow(&store, link).await).await;
 }
