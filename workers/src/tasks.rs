@@ -9,6 +9,7 @@ use orderflow_domain::order::{
 };
 use orderflow_domain::ports::{Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::error::cancellation_reason;
 use crate::{Saga, TaskError};
@@ -71,15 +72,7 @@ pub async fn issue_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError
     ensure_not_cancelled(&order)?;
     let now = saga.clock.now();
     let number = saga.invoice_numbers.assign(id, now.year()).await?;
-    let record = InvoiceRecord {
-        number: number.clone(),
-        issued_at: now,
-        document_key: invoice_key(&number),
-        credit_note_key: None,
-    };
-    let pdf = orderflow_documents::render_invoice(&order, &record, &saga.seller)
-        .map_err(|e| TaskError::Invalid(e.to_string()))?;
-    saga.blobs.put(&record.document_key, pdf, "application/pdf").await?;
+    let record = file_invoice(saga, &order, number, now).await?;
     let order = saga
         .update(id, |order| match order.status() {
             OrderStatus::Confirmed => order.record_invoice(record.clone(), now).map(|()| true).map_err(illegal),
@@ -90,6 +83,20 @@ pub async fn issue_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError
     let invoice =
         order.invoice.as_ref().ok_or_else(|| TaskError::Invalid("the invoice was not recorded".to_owned()))?;
     Ok(json!({"number": invoice.number, "documentKey": invoice.document_key}))
+}
+
+/// Renders the invoice numbered `number` and files it in the blob store.
+async fn file_invoice(
+    saga: &Saga,
+    order: &Order,
+    number: String,
+    issued_at: OffsetDateTime,
+) -> Result<InvoiceRecord, TaskError> {
+    let record = InvoiceRecord { document_key: invoice_key(&number), number, issued_at, credit_note_key: None };
+    let pdf = orderflow_documents::render_invoice(order, &record, &saga.seller)
+        .map_err(|e| TaskError::Invalid(e.to_string()))?;
+    saga.blobs.put(&record.document_key, pdf, "application/pdf").await?;
+    Ok(record)
 }
 
 /// The idempotency key of the order's one charge.
@@ -348,10 +355,10 @@ pub async fn void_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError>
     let now = saga.clock.now();
     let invoice = match order.invoice.clone() {
         Some(invoice) => invoice,
+        // An issue that took the number may have died before it filed the invoice: file it, so
+        // the credit note voids a document that exists.
         None => match saga.invoice_numbers.assigned(id).await? {
-            Some(number) => {
-                InvoiceRecord { document_key: invoice_key(&number), number, issued_at: now, credit_note_key: None }
-            }
+            Some(number) => file_invoice(saga, &order, number, now).await?,
             None => return Ok(json!({"voided": false})),
         },
     };

@@ -76,7 +76,7 @@ pub(crate) async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe; 1 to 255 visible ASCII characters",
         max_length = 255, pattern = "^[!-~]{1,255}$")),
     responses(
-        (status = 202, description = "Accepted: stored and its workflow started", body = OrderView,
+        (status = 202, description = "Accepted: stored, with its workflow queued to start", body = OrderView,
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Malformed JSON or an invalid header", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not order for this customer", body = Problem, content_type = "application/problem+json"),

@@ -129,3 +129,19 @@ async fn a_compensation_failure_notes_what_is_left_to_undo_once() {
         assert!(notes[0].contains(&fact), "{fact:?} is missing from {:?}", notes[0]);
     }
 }
+
+#[tokio::test]
+async fn voiding_a_number_whose_issue_died_before_filing_files_the_invoice_and_its_credit_note() {
+    let shop = Shop::open().await;
+    let order = shop.place("pm_card_visa").await;
+    shop.run_all(&order, &[Task::PriceOrder, Task::ReserveStock]).await;
+    // IssueInvoice took the next number, and the process died before it filed the PDF.
+    shop.saga.invoice_numbers.assign(&order, 2026).await.unwrap();
+
+    shop.run(Task::VoidInvoice, &order).await.unwrap();
+
+    let invoice = shop.order(&order).await.invoice.expect("the number is accounted for on the order");
+    let credit_note = invoice.credit_note_key.as_ref().expect("the number is voided");
+    assert!(shop.blobs.get(&invoice.document_key).await.unwrap().is_some(), "the invoice it voids is filed");
+    assert!(shop.blobs.get(credit_note).await.unwrap().is_some(), "the credit note is filed");
+}
