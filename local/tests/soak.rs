@@ -316,7 +316,7 @@ struct Facts {
     orders: Vec<Order>,
     stock: BTreeMap<String, (u32, u32)>,
     charges: Vec<LedgerCharge>,
-    labels: Vec<(ShipmentRecord, bool)>,
+    labels: Vec<ShipmentRecord>,
     /// `order/stage` keys of the outbox, and the `X-Order-Id` each email carries.
     emails: Vec<(String, Option<String>)>,
     /// The next invoice number the counter would assign, for each year in use.
@@ -370,17 +370,8 @@ async fn read_facts(data_dir: &Path) -> Facts {
         .await
         .unwrap()
         .charges;
-    let labels = CarrierSimulator::open(data_dir.join("carrier.db"), Durability::Normal)
-        .unwrap()
-        .shipments()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|record| {
-            let voided = record.voided;
-            (record, voided)
-        })
-        .collect();
+    let labels =
+        CarrierSimulator::open(data_dir.join("carrier.db"), Durability::Normal).unwrap().shipments().await.unwrap();
     let emails = EmlOutbox::open(data_dir.join("outbox"))
         .unwrap()
         .sent()
@@ -440,9 +431,8 @@ fn violations(facts: &Facts, seen: &[Seen], start_stock: &BTreeMap<String, u32>)
         if succeeded.len() > 1 {
             found.push(format!("{id}: charged {} times", succeeded.len()));
         }
-        let labels: Vec<&(ShipmentRecord, bool)> =
-            facts.labels.iter().filter(|(l, _)| l.order_id == order.id).collect();
-        let live_labels = labels.iter().filter(|(_, voided)| !voided).count();
+        let labels: Vec<&ShipmentRecord> = facts.labels.iter().filter(|label| label.order_id == order.id).collect();
+        let live_labels = labels.iter().filter(|label| !label.voided).count();
 
         match order.status() {
             OrderStatus::Shipped => {
@@ -459,7 +449,7 @@ fn violations(facts: &Facts, seen: &[Seen], start_stock: &BTreeMap<String, u32>)
                 if labels.len() != 1 || live_labels != 1 {
                     found.push(format!("{id}: shipped with {} labels, {live_labels} not voided", labels.len()));
                 }
-                if let (Some(shipment), Some((label, _))) = (&order.shipment, labels.first())
+                if let (Some(shipment), Some(label)) = (&order.shipment, labels.first())
                     && shipment.tracking_number != label.tracking_number
                 {
                     found.push(format!(
