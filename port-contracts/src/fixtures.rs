@@ -86,13 +86,24 @@ pub fn customer() -> Customer {
 
 /// A deliverable address: 12 Market Street, Portland, OR 97201, United States.
 pub fn address() -> PostalAddress {
+    address_in("97201", "US")
+}
+
+/// An address with `postal_code` in `country` (`US`, `CA`, or elsewhere: Paris), with a region
+/// where the country needs one.
+pub fn address_in(postal_code: &str, country: &str) -> PostalAddress {
+    let (city, region) = match country {
+        "US" => ("Portland", Some("OR")),
+        "CA" => ("Toronto", Some("ON")),
+        _ => ("Paris", None),
+    };
     PostalAddress::parse(&AddressFields {
         name: "Ada Lovelace",
         line1: "12 Market Street",
-        city: "Portland",
-        region: Some("OR"),
-        postal_code: "97201",
-        country: "US",
+        city,
+        region,
+        postal_code,
+        country,
         ..AddressFields::default()
     })
     .expect("a valid address")

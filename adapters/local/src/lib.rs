@@ -45,8 +45,6 @@ pub mod carrier;
 pub mod mailer;
 pub mod payments;
 pub mod sqlite;
-#[cfg(test)]
-mod testing;
 
 pub use blobs::FsBlobStore;
 pub use carrier::CarrierSimulator;

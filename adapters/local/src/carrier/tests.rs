@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{address, order_id};
+use orderflow_port_contracts::fixtures::{address_in as address, order_id};
 
 fn simulator() -> (tempfile::TempDir, CarrierSimulator) {
     let dir = tempfile::tempdir().unwrap();

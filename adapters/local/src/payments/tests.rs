@@ -2,7 +2,7 @@ use orderflow_domain::cart::PaymentMethodId;
 use orderflow_domain::customer::CustomerId;
 
 use super::*;
-use crate::testing::order_id;
+use orderflow_port_contracts::fixtures::order_id;
 
 fn usd(minor: i64) -> Money {
     Money::new(minor, Currency::Usd)
