@@ -24,8 +24,8 @@
 //! with [`Error::Overloaded`] and the caller can answer "try later".
 //!
 //! Reads run on a small pool of read-only connections (WAL lets them proceed while the writer
-//! commits), on tokio's blocking threads. A checkpointer thread copies the write-ahead log into
-//! the database file in the background, so that no batch waits for a checkpoint.
+//! commits), on tokio's blocking threads. The writer copies the write-ahead log into the
+//! database file between batches, after answering them (`checkpoints` says why there).
 //!
 //! The writer stops once the last [`Database`] handle is dropped and it has committed and
 //! answered every write still queued. A job that panics stops it early: that job, its
@@ -36,7 +36,7 @@
 //! - this file: [`Database`] (opening, [`Database::write`], [`Database::read`]), its
 //!   [`Options`] and [`Error`];
 //! - `writer`: the writer thread: batches, their transaction, and what each job is told;
-//! - `checkpoints`: the checkpointer thread.
+//! - `checkpoints`: when the writer copies the log into the database file.
 
 mod checkpoints;
 mod writer;
@@ -49,6 +49,7 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
+use checkpoints::Checkpoints;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
@@ -59,7 +60,7 @@ pub const QUEUED_BATCHES: usize = 8;
 /// How many read-only connections are kept open between reads.
 const READERS: usize = 8;
 
-/// How long a connection waits for a lock (the writer's, a checkpoint's) before failing.
+/// How long a connection waits for a lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many prepared statements each connection keeps.
@@ -105,15 +106,9 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
-    /// The writer or the checkpointer thread could not start.
-    #[error("could not start the database's {thread} thread")]
-    Spawn {
-        /// Which one.
-        thread: &'static str,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The writer thread could not start.
+    #[error("could not start the database writer")]
+    Spawn(#[source] std::io::Error),
     /// The writer's queue is full: more writes arrive than the disk can commit. Nothing was
     /// written; retrying later is safe.
     #[error("the database has more writes waiting than it can take; nothing was written")]
@@ -150,13 +145,11 @@ struct Shared {
     jobs: mpsc::SyncSender<writer::Job>,
     /// Idle read-only connections.
     readers: Mutex<Vec<Connection>>,
-    /// Dropped with the last handle, which stops the checkpointer.
-    _checkpointer: mpsc::SyncSender<()>,
 }
 
 impl Database {
     /// Opens (creating if needed) the database at `path`, lets `setup` bring its schema up to
-    /// date on the write connection, and starts the writer and checkpointer threads.
+    /// date on the write connection, and starts the writer thread.
     ///
     /// The write connection uses WAL, enforces foreign keys, keeps temporary tables in memory and
     /// waits up to five seconds for a lock.
@@ -173,27 +166,16 @@ impl Database {
         let mut writer = Connection::open(&path).map_err(opening)?;
         configure_writer(&writer, options.durability).map_err(opening)?;
         setup(&mut writer)?;
-        // Checkpoints run on their own thread, not inside a commit of the writer, where they
-        // would hold up every job of the batch.
-        writer.pragma_update(None, "wal_autocheckpoint", 0).map_err(opening)?;
-        let checkpoints = Connection::open(&path).map_err(opening)?;
-        checkpoints.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
+        let checkpoints = Checkpoints::follow(&mut writer).map_err(opening)?;
 
         let file = path.file_name().and_then(|name| name.to_str()).unwrap_or("db").to_owned();
         let max_batch = options.max_batch.max(1);
         let (jobs, queue) = mpsc::sync_channel(max_batch.saturating_mul(QUEUED_BATCHES));
         thread::Builder::new()
             .name(format!("sqlite-writer:{file}"))
-            .spawn(move || writer::run(&writer, &queue, max_batch))
-            .map_err(|source| Error::Spawn { thread: "writer", source })?;
-        let (checkpointer, stop) = mpsc::sync_channel(0);
-        thread::Builder::new()
-            .name(format!("sqlite-checkpoint:{file}"))
-            .spawn(move || checkpoints::run(&checkpoints, &stop))
-            .map_err(|source| Error::Spawn { thread: "checkpointer", source })?;
-        Ok(Self {
-            shared: Arc::new(Shared { path, jobs, readers: Mutex::new(Vec::new()), _checkpointer: checkpointer }),
-        })
+            .spawn(move || writer::run(&writer, &queue, max_batch, checkpoints))
+            .map_err(Error::Spawn)?;
+        Ok(Self { shared: Arc::new(Shared { path, jobs, readers: Mutex::new(Vec::new()) }) })
     }
 
     /// The database file.

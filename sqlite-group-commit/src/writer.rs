@@ -7,6 +7,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::Error;
+use crate::checkpoints::{self, Checkpoints};
 
 /// A write waiting for the writer: its work, and where to send its answer.
 pub(crate) type Job = Box<dyn Queued>;
@@ -85,8 +86,23 @@ where
 }
 
 /// Runs batches until every handle of the database is dropped and the queue is empty.
-pub(crate) fn run(conn: &Connection, queue: &mpsc::Receiver<Job>, max_batch: usize) {
-    while let Ok(first) = queue.recv() {
+pub(crate) fn run(conn: &Connection, queue: &mpsc::Receiver<Job>, max_batch: usize, mut checkpoints: Checkpoints) {
+    loop {
+        let first = if checkpoints.pending() {
+            match queue.recv_timeout(checkpoints::IDLE) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    checkpoints.run(conn);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match queue.recv() {
+                Ok(job) => job,
+                Err(mpsc::RecvError) => return,
+            }
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < max_batch {
@@ -96,6 +112,7 @@ pub(crate) fn run(conn: &Connection, queue: &mpsc::Receiver<Job>, max_batch: usi
             }
         }
         commit_batch(conn, batch);
+        checkpoints.after_batch(conn);
     }
 }
 

@@ -48,7 +48,7 @@ impl From<sqlite_group_commit::Error> for StoreError {
         use sqlite_group_commit::Error;
         match error {
             Error::Open { path, source } => Self::Open { path: path.display().to_string(), source },
-            Error::Spawn { source, .. } => Self::Thread(source),
+            Error::Spawn(source) => Self::Thread(source),
             // Past a few batches waiting, more only grows memory and latency; the engine retries
             // with backoff.
             Error::Overloaded => Self::Unavailable("the writer's queue is full".to_owned()),
