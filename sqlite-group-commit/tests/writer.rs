@@ -301,3 +301,19 @@ async fn the_log_is_copied_into_the_database_file_in_the_background() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn under_sustained_writes_the_log_is_copied_and_started_over_instead_of_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { durability: Durability::Normal, ..OPTIONS };
+    let db = open(&dir.path().join("t.db"), &options, "CREATE TABLE t (v BLOB)");
+    let log = dir.path().join("t.db-wal");
+
+    // 2000 commits of 32 KiB each, one after the other: the writer is never idle for long.
+    let mut largest = 0;
+    for _ in 0..2000 {
+        db.write(|conn| Ok::<_, Failure>(conn.execute("INSERT INTO t VALUES (zeroblob(32768))", [])?)).await.unwrap();
+        largest = largest.max(std::fs::metadata(&log).map_or(0, |file| file.len()));
+    }
+    assert!(largest < 16 << 20, "the log grew to {largest} bytes");
+}
