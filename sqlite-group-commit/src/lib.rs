@@ -28,8 +28,9 @@
 //! database file between batches, after answering them (`checkpoints` says why there).
 //!
 //! The writer stops once the last [`Database`] handle is dropped and it has committed and
-//! answered every write still queued. A job that panics stops it early: that job, its
-//! batch-mates and every write queued or sent after are answered [`Error::Closed`].
+//! answered every write still queued. A job that panics stops it early: that job, the
+//! batch-mates not yet answered and every write queued or sent after are answered
+//! [`Error::Closed`].
 //!
 //! # Layout
 //!
@@ -121,7 +122,8 @@ pub enum Error {
     /// kept: retrying is safe.
     #[error("the transaction could not be committed; nothing of it was kept")]
     Commit(#[source] Arc<rusqlite::Error>),
-    /// The writer has stopped (a job panicked): the write may not have happened.
+    /// The writer has stopped (a job panicked). Nothing of the write was kept: if it ran, its
+    /// transaction was rolled back when the writer's connection closed.
     #[error("the database writer has stopped")]
     Closed,
     /// The blocking task running a read panicked or was cancelled.
