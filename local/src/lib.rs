@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous};
-use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
+use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore};
+use orderflow_adapters_local::sqlite::{Database, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
@@ -121,16 +121,12 @@ impl Runtime {
             seller: Seller::default(),
             link_ttl: LINK_TTL,
         });
-        let synchronous = match config.durability {
-            Durability::Full => Synchronous::Full,
-            Durability::Normal => Synchronous::Normal,
-        };
         let executions: Arc<dyn ExecutionStore> = match &config.execution_store {
             Some(store) => Arc::clone(store),
             None => Arc::new(
                 SqliteStore::open_with(
                     dir.join("executions.db"),
-                    &SqliteOptions { synchronous, ..SqliteOptions::default() },
+                    &SqliteOptions { synchronous: config.durability, ..SqliteOptions::default() },
                 )
                 .context("cannot open the execution store")?,
             ),
