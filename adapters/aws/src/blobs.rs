@@ -49,7 +49,13 @@ impl BlobStore for S3BlobStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => Ok(Some(object.body.collect().await.map_err(failed)?.into_bytes().to_vec())),
-            Err(error) if error.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => Ok(None),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) =>
+            {
+                Ok(None)
+            }
             Err(error) => Err(failed(error)),
         }
     }

@@ -119,12 +119,15 @@ impl DynamoInventory {
         if table::string(&item, "state").map_err(unavailable)? != "reserved" {
             return Ok(None);
         }
-        let lines = item.get("lines").and_then(|l| l.as_m().ok()).ok_or_else(|| unavailable("a reservation without lines"))?;
+        let lines =
+            item.get("lines").and_then(|l| l.as_m().ok()).ok_or_else(|| unavailable("a reservation without lines"))?;
         lines
             .iter()
             .map(|(sku, units)| {
                 let units = units.as_n().ok().and_then(|u| u.parse().ok());
-                units.map(|units| (sku.clone(), units)).ok_or_else(|| unavailable(format!("a reservation of {sku} without units")))
+                units
+                    .map(|units| (sku.clone(), units))
+                    .ok_or_else(|| unavailable(format!("a reservation of {sku} without units")))
             })
             .collect::<Result<_, _>>()
             .map(Some)
@@ -227,7 +230,10 @@ impl Inventory for DynamoInventory {
         let mut reservation = Table::key(reservation_pk(order), RESERVATION);
         reservation.extend([
             ("state".to_owned(), s("reserved")),
-            ("lines".to_owned(), AttributeValue::M(by_sku.iter().map(|(sku, units)| (sku.to_string(), n(units))).collect())),
+            (
+                "lines".to_owned(),
+                AttributeValue::M(by_sku.iter().map(|(sku, units)| (sku.to_string(), n(units))).collect()),
+            ),
         ]);
         let put = Put::builder()
             .table_name(&self.table.name)

@@ -125,7 +125,9 @@ impl DynamoOrderStore {
     /// Marks the outbox entries of `orders` started; an order without a pending entry is left
     /// as it is.
     pub async fn mark_orders_started(&self, orders: &[OrderId]) -> Result<(), StoreError> {
-        let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).map_err(unavailable)?;
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(unavailable)?;
         let marks = orders.iter().map(|order| {
             self.table
                 .client
@@ -198,7 +200,8 @@ impl OrderStore for DynamoOrderStore {
     ) -> Result<Option<IdempotentPlacement>, StoreError> {
         let (pk, sk) = idempotency_key(customer, key);
         let Some(record) = self.table.get(pk, sk).await.map_err(StoreError::Unavailable)? else { return Ok(None) };
-        let fingerprint = RequestFingerprint::from_stored(table::string(&record, "fingerprint").map_err(unavailable)?.to_owned());
+        let fingerprint =
+            RequestFingerprint::from_stored(table::string(&record, "fingerprint").map_err(unavailable)?.to_owned());
         let id = OrderId::parse(table::string(&record, "order_id").map_err(unavailable)?).map_err(unavailable)?;
         // Written in the same transaction as the record: missing only if the table was tampered with.
         let order = self.get(&id).await?.ok_or_else(|| unavailable(format!("the key's order {id} is missing")))?;

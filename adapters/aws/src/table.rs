@@ -69,7 +69,8 @@ pub async fn create(client: &Client, name: &str) -> Result<(), BoxError> {
     let string = |attribute: &str| {
         AttributeDefinition::builder().attribute_name(attribute).attribute_type(ScalarAttributeType::S).build()
     };
-    let key = |attribute: &str, key_type| KeySchemaElement::builder().attribute_name(attribute).key_type(key_type).build();
+    let key =
+        |attribute: &str, key_type| KeySchemaElement::builder().attribute_name(attribute).key_type(key_type).build();
     let index = |index: &str, hash: &str, projection| -> Result<GlobalSecondaryIndex, BoxError> {
         Ok(GlobalSecondaryIndex::builder()
             .index_name(index)
@@ -83,7 +84,10 @@ pub async fn create(client: &Client, name: &str) -> Result<(), BoxError> {
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(
-            ["pk", "sk", "customer", "listing", "pending", "placed"].into_iter().map(string).collect::<Result<_, _>>()?,
+            ["pk", "sk", "customer", "listing", "pending", "placed"]
+                .into_iter()
+                .map(string)
+                .collect::<Result<_, _>>()?,
         ))
         .key_schema(key("pk", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
@@ -131,7 +135,10 @@ pub(crate) fn string<'a>(item: &'a Item, attribute: &'static str) -> Result<&'a 
 
 /// The number attribute `attribute` of `item`.
 pub(crate) fn number<T: std::str::FromStr>(item: &Item, attribute: &'static str) -> Result<T, MalformedItem> {
-    item.get(attribute).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).ok_or_else(|| malformed(item, attribute))
+    item.get(attribute)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| malformed(item, attribute))
 }
 
 /// Whether a write failed only because its condition did not hold.
