@@ -26,8 +26,12 @@ impl EngineWorkflows {
 #[async_trait]
 impl WorkflowStarter for EngineWorkflows {
     async fn start(&self, order: &OrderId) -> Result<(), BoxError> {
-        self.engine.start_execution(MACHINE, order.as_str(), json!({"orderId": order.as_str()})).await?;
-        Ok(())
+        match self.engine.start_execution(MACHINE, order.as_str(), json!({"orderId": order.as_str()})).await {
+            // Named after the order with the order as its only input, an execution that exists is
+            // this order's: one that ran already is as started as one running now.
+            Ok(_) | Err(asl_engine::EngineError::ExecutionAlreadyExists(_)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

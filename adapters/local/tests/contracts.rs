@@ -121,7 +121,7 @@ contract_tests! {
     every_placed_order_waits_to_start_oldest_first_until_marked,
     a_replayed_placement_queues_no_second_start,
     pending_starts_returns_at_most_the_limit,
-    marking_an_entry_twice_or_none_at_all_is_harmless,
+    marking_an_order_twice_or_none_at_all_is_harmless,
 }
 
 contract_tests! {

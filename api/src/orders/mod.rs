@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orderflow_domain::CauseChain;
 use orderflow_domain::customer::{CustomerId, EmailAddress};
 use orderflow_domain::idempotency::RequestFingerprint;
 use orderflow_domain::order::{CancellationRequest, Order, OrderId, OrderStatus};
@@ -120,10 +121,24 @@ pub async fn place_order(
     match state.orders.place(NewOrder { order, idempotency }).await? {
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
-            state.order_placed.notify_one();
+            start_workflow(&state, &order.id).await;
             placed_response(&state, &order, false)
         }
         Placement::Replayed(order) => placed_response(&state, &order, true),
+    }
+}
+
+/// Starts the workflow of an order just stored. The order is already durable with its outbox
+/// entry, so a start that fails (or a request dropped before it) loses nothing: the sweeper
+/// starts the order later. Hence the `202` either way.
+async fn start_workflow(state: &AppState, order: &OrderId) {
+    let Some(workflows) = &state.workflows else { return };
+    if let Err(error) = workflows.start(order).await {
+        tracing::warn!(order_id = %order, error = %CauseChain(error.as_ref()), "cannot start the order's workflow yet; the sweeper will");
+        return;
+    }
+    if let Err(error) = state.outbox.mark_started(std::slice::from_ref(order)).await {
+        tracing::warn!(order_id = %order, error = %CauseChain(&error), "cannot mark the workflow started; the sweeper will start it again");
     }
 }
 
