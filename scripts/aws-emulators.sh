@@ -34,7 +34,16 @@ trap stop EXIT
 # ministack's IoT service would also listen on 8883 (MQTT over TLS): off, so two runs never collide.
 BIND_HOST=127.0.0.1 GATEWAY_PORT="$ministack_port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
 pids+=($!)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$logs/moto.log" 2>&1 &
+# moto_server serves requests on threads and checks DynamoDB conditions without a lock, so two
+# racing conditional writes can both pass, which DynamoDB never allows: serve one request at a
+# time (werkzeug's `threaded=False`), so each request is atomic, as each DynamoDB write is.
+MOTO_PORT="$moto_port" "$venv/bin/python" - "$moto_port" >"$logs/moto.log" 2>&1 <<'PY' &
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),
+           threaded=False, request_handler=MotoRequestHandler)
+PY
 pids+=($!)
 
 wait_for() { # name url

@@ -11,7 +11,7 @@ use orderflow_domain::customer::CustomerId;
 use orderflow_domain::idempotency::{IdempotencyKey, RequestFingerprint};
 use orderflow_domain::order::{Order, OrderId};
 use orderflow_domain::ports::{
-    BoxError, IdempotentPlacement, NewOrder, OrderPage, OrderQuery, OrderStore, Placement, StoreError,
+    BoxError, IdempotentPlacement, NewOrder, OrderPage, OrderQuery, OrderStore, Placement, StoreError, WorkflowOutbox,
 };
 
 use crate::table::{
@@ -91,10 +91,12 @@ impl DynamoOrderStore {
             Err(StoreError::IdempotencyKeyReused { existing: placed.order.id })
         }
     }
+}
 
-    /// Up to `limit` orders whose workflow has yet to start, oldest first. Eventually consistent
-    /// (an index): an order placed a moment ago may show on the next sweep.
-    pub async fn pending_order_starts(&self, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+#[async_trait]
+impl WorkflowOutbox for DynamoOrderStore {
+    /// Eventually consistent (an index): an order placed a moment ago may show on the next sweep.
+    async fn pending_starts(&self, limit: usize) -> Result<Vec<OrderId>, StoreError> {
         let mut pending = Vec::new();
         let mut start_key = None;
         while pending.len() < limit {
@@ -122,9 +124,9 @@ impl DynamoOrderStore {
         Ok(pending)
     }
 
-    /// Marks the outbox entries of `orders` started; an order without a pending entry is left
-    /// as it is.
-    pub async fn mark_orders_started(&self, orders: &[OrderId]) -> Result<(), StoreError> {
+    /// Sets `started_at` and removes `pending`, which takes the entry out of the index; an order
+    /// without a pending entry is left as it is (no entry is made for it).
+    async fn mark_started(&self, orders: &[OrderId]) -> Result<(), StoreError> {
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(unavailable)?;

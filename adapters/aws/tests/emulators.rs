@@ -192,6 +192,14 @@ macro_rules! suites_on {
             }
 
             contract_tests! {
+                $emulator, workflow_outbox, fresh order_store, |store| (&store, &store) =>
+                every_placed_order_waits_to_start_oldest_first_until_marked,
+                a_replayed_placement_queues_no_second_start,
+                pending_starts_returns_at_most_the_limit,
+                marking_an_order_twice_or_none_at_all_is_harmless,
+            }
+
+            contract_tests! {
                 $emulator, inventory, fresh inventory, |inventory| (&inventory) =>
                 levels_show_every_sku_kept_and_none_other,
                 reserving_holds_units_in_the_warehouse,
