@@ -64,7 +64,11 @@ impl BlobStore for S3BlobStore {
     /// it in issue 8), this blocks the worker thread on the presigning, which does no I/O once
     /// credentials are cached. Needs a multi-threaded runtime.
     fn link(&self, key: &str, ttl: Duration) -> String {
-        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(self.presigned_get(key, ttl)))
-            .unwrap_or_default()
+        let presigned =
+            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(self.presigned_get(key, ttl)));
+        presigned.unwrap_or_else(|error| {
+            tracing::error!(key, error = %orderflow_domain::CauseChain(&error), "cannot presign a link");
+            String::new()
+        })
     }
 }
