@@ -365,8 +365,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// The bytes at `key`, if any. Errors: `BlobError`.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
 
-    /// A link to `key` that works for `ttl` (an S3 presigned URL, or its local twin).
-    fn link(&self, key: &str, ttl: std::time::Duration) -> String;
+    /// A link to `key` that works for `ttl` (an S3 presigned URL, or its local twin). Signing
+    /// may need credentials, so it can fail. Errors: `BlobError`.
+    async fn link(&self, key: &str, ttl: std::time::Duration) -> Result<String, BlobError>;
 }
 
 /// Invoice numbers: sequential, assigned once per order.

@@ -298,13 +298,13 @@ pub async fn notify_customer(saga: &Saga, id: &OrderId, stage: &str) -> Result<V
     let order = saga.load(id).await?;
     let mut context = EmailContext::new(&saga.seller, saga.clock.now());
     if let Some(invoice) = &order.invoice {
-        context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl));
+        context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl).await?);
         if stage == Stage::Invoiced {
             context.invoice_pdf = saga.blobs.get(&invoice.document_key).await?;
         }
     }
     if let Some(shipment) = &order.shipment {
-        context.label_link = Some(saga.blobs.link(&shipment.label_key, saga.link_ttl));
+        context.label_link = Some(saga.blobs.link(&shipment.label_key, saga.link_ttl).await?);
     }
     if let Some(payment) = &order.payment {
         context.refund = Some(payment.amount);

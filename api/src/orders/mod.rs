@@ -22,7 +22,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use self::request::{AddressInput, Errors, OrderPatch, PlaceOrder};
-use self::view::{OrderList, OrderSummary, OrderView};
+use self::view::{DocumentLinks, OrderList, OrderSummary, OrderView};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json};
@@ -46,11 +46,26 @@ fn pricing_error(error: PricingError) -> ApiError {
 }
 
 /// An order response: the view, its `ETag`, and the given status.
-fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
-    let mut response =
-        (status, Json(OrderView::of(order, |key| state.documents.link(key, state.link_ttl)))).into_response();
+async fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
+    let links = DocumentLinks {
+        invoice: link(state, order.invoice.as_ref().map(|invoice| invoice.document_key.as_str())).await,
+        label: link(state, order.shipment.as_ref().map(|shipment| shipment.label_key.as_str())).await,
+    };
+    let mut response = (status, Json(OrderView::of(order, links))).into_response();
     response.headers_mut().insert(ETAG, etag(order.version));
     response
+}
+
+/// A short-lived link to the document at `key`. A link that cannot be signed leaves the order
+/// readable without it: the order matters more than its PDF.
+async fn link(state: &AppState, key: Option<&str>) -> Option<String> {
+    match state.documents.link(key?, state.link_ttl).await {
+        Ok(link) => Some(link),
+        Err(error) => {
+            tracing::warn!(key, error = %CauseChain(&error), "cannot sign a document link; the order is shown without it");
+            None
+        }
+    }
 }
 
 /// Loads an order the caller may see; another customer's order is "not found", not "forbidden",
@@ -106,7 +121,7 @@ pub async fn place_order(
         if earlier.fingerprint != *fingerprint {
             return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
         }
-        return placed_response(&state, &earlier.order, true);
+        return placed_response(&state, &earlier.order, true).await;
     }
 
     let now = state.clock.now();
@@ -122,9 +137,9 @@ pub async fn place_order(
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
             start_workflow(&state, &order.id).await;
-            placed_response(&state, &order, false)
+            placed_response(&state, &order, false).await
         }
-        Placement::Replayed(order) => placed_response(&state, &order, true),
+        Placement::Replayed(order) => placed_response(&state, &order, true).await,
     }
 }
 
@@ -144,8 +159,8 @@ async fn start_workflow(state: &AppState, order: &OrderId) {
 
 /// The `202` of a placed order, with its `Location`; `Idempotent-Replayed: true` when it was
 /// placed by an earlier request with the same key.
-fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
-    let mut response = order_response(state, StatusCode::ACCEPTED, order);
+async fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
+    let mut response = order_response(state, StatusCode::ACCEPTED, order).await;
     let location =
         HeaderValue::from_str(&format!("/api/v0/orders/{}", order.id)).map_err(|e| ApiError::Internal(e.into()))?;
     response.headers_mut().insert(LOCATION, location);
@@ -184,7 +199,7 @@ pub async fn get_order(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, current)]).into_response());
     }
-    Ok(order_response(&state, StatusCode::OK, &order))
+    Ok(order_response(&state, StatusCode::OK, &order).await)
 }
 
 /// The query of `GET /api/v0/orders`.
@@ -401,7 +416,7 @@ pub async fn patch_order(
         order.change_email(email, now).map_err(not_modifiable)?;
     }
     let saved = state.orders.save(&order).await?;
-    Ok(order_response(&state, StatusCode::OK, &saved))
+    Ok(order_response(&state, StatusCode::OK, &saved).await)
 }
 
 /// Ask to cancel an order.
@@ -448,7 +463,7 @@ pub async fn cancel_order(
             Ok(request != CancellationRequest::AlreadyRequested)
         })
         .await?;
-    Ok(order_response(&state, StatusCode::ACCEPTED, &order))
+    Ok(order_response(&state, StatusCode::ACCEPTED, &order).await)
 }
 
 impl AppState {
