@@ -22,13 +22,6 @@ impl S3BlobStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
     }
-
-    /// A presigned GET of `key` that works for `ttl` (at most seven days, as S3 allows).
-    pub async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
-        let config = PresigningConfig::expires_in(ttl).map_err(failed)?;
-        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(failed)?;
-        Ok(request.uri().to_owned())
-    }
 }
 
 #[async_trait]
@@ -60,15 +53,10 @@ impl BlobStore for S3BlobStore {
         }
     }
 
-    /// Until the port's `link` is async and fallible (S3 presigning is both; the lead is changing
-    /// it in issue 8), this blocks the worker thread on the presigning, which does no I/O once
-    /// credentials are cached. Needs a multi-threaded runtime.
-    fn link(&self, key: &str, ttl: Duration) -> String {
-        let presigned =
-            tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(self.presigned_get(key, ttl)));
-        presigned.unwrap_or_else(|error| {
-            tracing::error!(key, error = %orderflow_domain::CauseChain(&error), "cannot presign a link");
-            String::new()
-        })
+    /// A presigned GET of `key` that works for `ttl` (at most seven days, as S3 allows).
+    async fn link(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
+        let config = PresigningConfig::expires_in(ttl).map_err(failed)?;
+        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(failed)?;
+        Ok(request.uri().to_owned())
     }
 }
