@@ -15,6 +15,9 @@ step "tests"
 npm ci --no-audit --no-fund --prefix engine/tests/differential
 cargo test --workspace --locked
 
+step "AWS adapters: the port contract suites on ministack and moto"
+scripts/aws-emulators.sh
+
 step "API fuzzing from the OpenAPI document"
 scripts/api-fuzz.sh
 

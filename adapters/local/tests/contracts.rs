@@ -114,6 +114,7 @@ contract_tests! {
     saving_an_order_never_placed_is_not_found,
     list_pages_newest_first,
     list_filters_by_customer_and_status,
+    list_without_a_customer_shows_every_customers_orders_newest_first,
 }
 
 contract_tests! {
