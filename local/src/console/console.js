@@ -13,6 +13,22 @@
   window.addEventListener("hashchange", markSelected);
   markSelected();
 
+  // A graph wider or taller than its box opens on what matters: the state running now, else
+  // the last that failed, else the first state.
+  function showWhatMatters() {
+    document.querySelectorAll(".graph").forEach(function (graph) {
+      var states = graph.querySelectorAll("a.state");
+      var running = graph.querySelector("a.state.running");
+      var failed = graph.querySelectorAll("a.state.failed");
+      var target = running || failed[failed.length - 1] || states[0];
+      if (!target) { return; }
+      var box = target.getBoundingClientRect(), frame = graph.getBoundingClientRect();
+      graph.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+      graph.scrollTop += box.top + box.height / 2 - (frame.top + frame.height / 2);
+    });
+  }
+  showWhatMatters();
+
   function refresh() {
     var live = Array.prototype.slice.call(document.querySelectorAll("[data-live][id]"));
     if (live.length === 0) { return; }
@@ -28,6 +44,7 @@
           }
         });
         markSelected();
+        showWhatMatters();
       })
       .catch(function () { /* the server may be restarting: try again next time */ })
       .then(function () { window.setTimeout(refresh, 1000); });

@@ -20,7 +20,7 @@ use serde_json::Value;
 /// tall. Our labels are drawn at about the same size in a proportional font, which is narrower.
 const MEASURE_FONT: usize = 12;
 /// How much narrower than the layout's estimate our font's average character is.
-const NARROWING: f64 = 0.62;
+const NARROWING: f64 = 0.7;
 /// Lines in a state's box: its name, its type, and what the execution did there.
 const BOX_LINES: usize = 3;
 /// The status line is written per execution, after layout: room for the longest one.
@@ -61,27 +61,31 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// The edge's label in the picture.
+    /// The edge's label in the picture. Catchers are not labelled there: a label is a node to
+    /// the layout, and the catchers of a saga, all leading to its compensation, would spread the
+    /// graph wide; each catch arrow names its errors in its tooltip instead.
     fn label(&self) -> String {
         match &self.kind {
-            EdgeKind::Next | EdgeKind::Join => String::new(),
+            EdgeKind::Next | EdgeKind::Join | EdgeKind::Catch(_) => String::new(),
             EdgeKind::Choice(Some(rule)) => format!("rule {rule}"),
             EdgeKind::Choice(None) => "default".to_owned(),
-            EdgeKind::Catch(errors) => {
-                let errors = errors.join(", ");
-                if errors.chars().count() > 24 {
-                    format!("catch {}…", errors.chars().take(22).collect::<String>())
-                } else {
-                    format!("catch {errors}")
-                }
-            }
             EdgeKind::Into(Some(branch)) => format!("branch {branch}"),
             EdgeKind::Into(None) => "each item".to_owned(),
         }
     }
 
+    /// What the edge means, in words, for its tooltip.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            EdgeKind::Next => "next".to_owned(),
+            EdgeKind::Join => "when every branch or item is done".to_owned(),
+            EdgeKind::Catch(errors) => format!("catch {}", errors.join(", ")),
+            _ => self.label(),
+        }
+    }
+
     /// Whether the edge is drawn dashed: the paths taken on errors and into nested states.
-    fn dashed(&self) -> bool {
+    pub fn dashed(&self) -> bool {
         !matches!(self.kind, EdgeKind::Next | EdgeKind::Choice(_))
     }
 }

@@ -126,6 +126,13 @@ fn timestamp(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// `US-CA 7.25 %`: parts per million as a percentage, without trailing zeros.
+fn tax_rate(rate: &orderflow_domain::pricing::tax::TaxRate) -> String {
+    let percent = format!("{}.{:04}", rate.parts_per_million / 10_000, rate.parts_per_million % 10_000);
+    let percent = percent.trim_end_matches('0').trim_end_matches('.');
+    format!("{} {percent} %", rate.jurisdiction)
+}
+
 fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -283,9 +290,11 @@ fn graph_svg(graph: &MachineGraph, trace: Option<&Trace>) -> Markup {
                 @for route in &graph.routes {
                     @let edge = &graph.edges[route.edge];
                     @let taken = trace.is_some_and(|t| t.taken.contains(&route.edge));
-                    path class={ "edge" @if taken { " taken" } @if edge.kind != super::graph::EdgeKind::Next && !matches!(edge.kind, super::graph::EdgeKind::Choice(_)) { " dashed" } }
+                    path class={ "edge" @if taken { " taken" } @if edge.dashed() { " dashed" } }
                         d=(route.path) marker-end="url(#arrow)"
-                        data-from=(graph.states[edge.from].name) data-to=(graph.states[edge.to].name) {}
+                        data-from=(graph.states[edge.from].name) data-to=(graph.states[edge.to].name) {
+                            title { (graph.states[edge.from].name) " → " (graph.states[edge.to].name) ": " (edge.describe()) }
+                        }
                 }
                 @for label in &graph.labels {
                     text.edge-label x=(format!("{:.1}", label.x)) y=(format!("{:.1}", label.y + 4.)) text-anchor="middle" { (label.text) }
@@ -402,7 +411,7 @@ fn facts(order: &Order) -> Markup {
                         tr { th scope="row" { "Subtotal" } td.money { (pricing.subtotal.to_string()) } }
                         tr { th scope="row" { "Discount" } td.money { (pricing.discount.to_string()) } }
                         tr { th scope="row" { "Shipping (" (text(&pricing.shipping_zone)) ")" } td.money { (pricing.shipping.to_string()) } }
-                        tr { th scope="row" { "Tax (" (text(&pricing.tax_rate)) ")" } td.money { (pricing.tax.to_string()) } }
+                        tr { th scope="row" { "Tax (" (tax_rate(&pricing.tax_rate)) ")" } td.money { (pricing.tax.to_string()) } }
                         tr.total { th scope="row" { "Total" } td.money { (pricing.total.to_string()) } }
                     }
                 }
