@@ -89,6 +89,7 @@ async fn states_on_page(browser: &Browser) -> BTreeMap<String, (String, u64, Str
 async fn open_and_check_order(app: &TestApp, browser: &Browser, id: &str) -> BTreeMap<String, (String, u64, String)> {
     let expected = expected_from_history(app, id).await;
     browser.goto(&app.url(&format!("/_local/console/orders/{id}"))).await;
+    println!("order {id}: {} events", expected.events);
     let states = states_on_page(browser).await;
     assert!(states.len() >= 29, "the order machine's states are all drawn: {states:?}");
     for (name, (outcome, retries, text)) in &states {
@@ -129,9 +130,10 @@ async fn open_and_check_order(app: &TestApp, browser: &Browser, id: &str) -> BTr
     states
 }
 
-/// The order page's time to first paint, in milliseconds, measured by the browser on a fresh
-/// load.
-async fn first_paint(app: &TestApp, browser: &Browser, id: &str) -> f64 {
+/// Measures in the browser the order page's time to first paint on a fresh load, prints it and
+/// saves it as `first-paint-<name>.txt` beside the screenshots.
+async fn measure_first_paint(app: &TestApp, browser: &Browser, id: &str, name: &str) {
+    let events = expected_from_history(app, id).await.events;
     browser.goto(&app.url(&format!("/_local/console/orders/{id}"))).await;
     browser
         .wait_until(
@@ -143,7 +145,10 @@ async fn first_paint(app: &TestApp, browser: &Browser, id: &str) -> f64 {
     let paint = browser
         .eval("return performance.getEntriesByType('paint').find(e => e.name === 'first-paint').startTime;")
         .await;
-    paint.as_f64().expect("a paint time")
+    let paint = paint.as_f64().expect("a paint time");
+    let line = format!("order page with {events} events ({name}): first paint {paint:.0} ms");
+    println!("{line}");
+    std::fs::write(screenshot_dir().join(format!("first-paint-{name}.txt")), line + "\n").expect("saved");
 }
 
 fn outcome_of<'a>(states: &'a BTreeMap<String, (String, u64, String)>, name: &str) -> &'a str {
@@ -170,11 +175,7 @@ async fn a_shipped_order_shows_the_happy_path_its_emails_and_documents() {
     assert!(documents.contains("Invoice") && documents.contains("Shipping label"), "{documents}");
     browser.screenshot("order-shipped").await;
 
-    let events = expected_from_history(&app, &id).await.events;
-    let paint = first_paint(&app, &browser, &id).await;
-    println!("first paint of an order page with {events} events: {paint:.0} ms");
-    std::fs::write(screenshot_dir().join("first-paint.txt"), format!("{events} events: first paint {paint:.1} ms\n"))
-        .expect("the measurement is saved");
+    measure_first_paint(&app, &browser, &id, "shipped").await;
 
     // On a phone, the page itself never scrolls sideways: the graph and the tables scroll in
     // their own boxes.
@@ -214,6 +215,8 @@ async fn a_declined_card_shows_the_charge_failed_and_caught_and_a_state_selected
         .await;
     assert_eq!(taken, json!(true), "the catch taken is drawn as taken");
 
+    browser.screenshot("order-declined").await;
+
     // Tab to the failed state and press Enter: its error and cause appear.
     let charge = browser.css("a.state[data-state=\"ChargePayment\"]").await;
     browser.eval("document.querySelector('a.state[data-state=\"ChargePayment\"]').focus(); return true;").await;
@@ -228,7 +231,8 @@ async fn a_declined_card_shows_the_charge_failed_and_caught_and_a_state_selected
         .await;
     let detail = browser.css(".state-detail:target").await.text().await.unwrap();
     assert!(detail.contains("Input") && detail.contains("Cause"), "{detail}");
-    browser.screenshot("order-declined").await;
+    browser.screenshot("order-declined-state-selected").await;
+    measure_first_paint(&app, &browser, &id, "declined").await;
     browser.stop().await;
 }
 
@@ -283,9 +287,7 @@ async fn an_order_needing_attention_shows_the_retries_and_the_failed_compensatio
     assert_eq!(status, "FAILED");
     browser.screenshot("order-needs-attention").await;
 
-    let events = expected_from_history(&app, &id).await.events;
-    let paint = first_paint(&app, &browser, &id).await;
-    println!("first paint of an order page with {events} events: {paint:.0} ms");
+    measure_first_paint(&app, &browser, &id, "needs-attention").await;
     browser.stop().await;
 }
 

@@ -11,6 +11,18 @@
     });
   }
   window.addEventListener("hashchange", markSelected);
+
+  // Where the selected state's panel sits beside the graph, selecting a state keeps the page
+  // where it is instead of jumping to the panel.
+  var besideTheGraph = window.matchMedia("(min-width: 1000px)");
+  document.addEventListener("click", function (event) {
+    var state = event.target.closest && event.target.closest("a.state");
+    if (!state || !besideTheGraph.matches) { return; }
+    event.preventDefault();
+    var x = window.scrollX, y = window.scrollY;
+    location.hash = state.getAttribute("href");
+    window.scrollTo(x, y);
+  });
   markSelected();
 
   // A graph wider or taller than its box opens on what matters: the state running now, else

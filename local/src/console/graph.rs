@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use layout::core::base::Orientation;
 use layout::core::color::Color;
 use layout::core::format::{ClipHandle, RenderBackend};
-use layout::core::geometry::{Point, get_size_for_str, pad_shape_scalar};
+use layout::core::geometry::Point;
 use layout::core::style::{LineStyleKind, StyleAttr};
 use layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
 use layout::topo::layout::VisualGraph;
@@ -21,10 +21,12 @@ use serde_json::Value;
 const MEASURE_FONT: usize = 12;
 /// How much narrower than the layout's estimate our font's average character is.
 const NARROWING: f64 = 0.7;
-/// Lines in a state's box: its name, its type, and what the execution did there.
-const BOX_LINES: usize = 3;
+/// A state's box holds three lines: its name, its type, and what the execution did there.
+const BOX_HEIGHT: f64 = 62.;
 /// The status line is written per execution, after layout: room for the longest one.
-const STATUS_ROOM: usize = 22;
+const STATUS_ROOM: usize = 20;
+/// Room after the type for ` · retried 10×`, also written per execution.
+const RETRIES_ROOM: usize = 15;
 
 /// One state of the machine, wherever it is nested.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,16 +258,15 @@ impl Reader {
     }
 }
 
-/// The size the layout reserves for a state's box.
+/// The size the layout reserves for a state's box: room for its three lines.
 fn box_size(state: &StateNode) -> Point {
-    let widest = [state.name.chars().count(), type_line(state).chars().count(), STATUS_ROOM]
+    let widest = [state.name.chars().count(), type_line(state).chars().count() + RETRIES_ROOM, STATUS_ROOM]
         .into_iter()
         .max()
         .unwrap_or(STATUS_ROOM);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let measured = ((widest as f64) * NARROWING).ceil() as usize;
-    let sizing = vec!["M".repeat(measured); BOX_LINES].join("\n");
-    pad_shape_scalar(get_size_for_str(&sizing, MEASURE_FONT), 12.)
+    #[allow(clippy::cast_precision_loss)]
+    let width = (widest as f64) * NARROWING * MEASURE_FONT as f64 + 20.;
+    Point::new(width.ceil(), BOX_HEIGHT)
 }
 
 /// The second line of a state's box: its type, and where it is nested.

@@ -219,14 +219,15 @@ fn execution_section(execution: Option<&Execution>) -> Markup {
                 "Execution " code { (description.name) } " of machine " code { (description.machine) } ": "
                 strong class={ "execution-" (description.status.as_str().to_ascii_lowercase()) } { (description.status.as_str()) }
                 @if let Some(current) = &description.current_state { " · now in " strong { (current) } }
-                @if let Some(error) = &description.error { " · " strong.failed-text { "failed with " (error) } }
+                @if let Some(error) = &description.error { " with error " strong.failed-text { (error) } }
             }
             @if let Some(cause) = &description.cause { p.cause { "Cause: " (cause) } }
             @match (&execution.graph, &execution.trace) {
                 (Some(graph), Some(trace)) => {
-                    (graph_svg(graph, Some(trace)))
-                    (legend())
-                    (state_details(graph, trace))
+                    div.execution-view {
+                        div.graph-column { (graph_svg(graph, Some(trace))) (legend()) }
+                        (state_details(graph, trace))
+                    }
                 }
                 _ => { p { "The console cannot draw machine " code { (description.machine) } "." } }
             }
@@ -312,10 +313,10 @@ fn graph_svg(graph: &MachineGraph, trace: Option<&Trace>) -> Markup {
                         aria-label={ (state.name) ", " (second) @if !status.is_empty() { ", " (status) } } {
                         rect.box x=(format!("{:.1}", placed.x)) y=(format!("{:.1}", placed.y))
                             width=(format!("{:.1}", placed.width)) height=(format!("{:.1}", placed.height)) rx="6" {}
-                        text x=(format!("{cx:.1}")) y=(format!("{:.1}", placed.y + 19.)) text-anchor="middle" {
+                        text x=(format!("{cx:.1}")) y=(format!("{:.1}", placed.y + 20.)) text-anchor="middle" {
                             tspan.name x=(format!("{cx:.1}")) { (state.name) }
-                            tspan.kind x=(format!("{cx:.1}")) dy="16" { (second) }
-                            @if !status.is_empty() { tspan.status x=(format!("{cx:.1}")) dy="16" { (status) } }
+                            tspan.kind x=(format!("{cx:.1}")) dy="17" { (second) }
+                            @if !status.is_empty() { tspan.status x=(format!("{cx:.1}")) dy="17" { (status) } }
                         }
                     }
                 }
@@ -327,7 +328,7 @@ fn graph_svg(graph: &MachineGraph, trace: Option<&Trace>) -> Markup {
 /// One panel per state, shown when the state is selected (the URL's fragment names it).
 fn state_details(graph: &MachineGraph, trace: &Trace) -> Markup {
     html! {
-        div.details {
+        aside.details aria-label="Selected state" {
             p.hint #no-state { "Select a state in the graph (click it, or Tab to it and press Enter) to see its input, output, error and cause." }
             @for (index, state) in graph.states.iter().enumerate() {
                 @let run = &trace.states[index];
@@ -337,7 +338,7 @@ fn state_details(graph: &MachineGraph, trace: &Trace) -> Markup {
                     dl {
                         dt { "Outcome" } dd class=(outcome_class(outcome)) {
                             (status_line(outcome))
-                            @if let Outcome::Failed { caught_by: Some(target) } = outcome { " → caught, went on to " strong { (target) } }
+                            @if let Outcome::Failed { caught_by: Some(target) } = outcome { " → went on to " strong { (target) } }
                         }
                         dt { "Entered" } dd { (run.entries) " time" @if run.entries != 1 { "s" } }
                         dt { "Retries" } dd { (run.retries) }
