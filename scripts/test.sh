@@ -15,6 +15,9 @@ step "tests"
 npm ci --no-audit --no-fund --prefix engine/tests/differential
 cargo test --workspace --locked
 
+step "the console in a browser"
+scripts/console-browser.sh
+
 step "API fuzzing from the OpenAPI document"
 scripts/api-fuzz.sh
 

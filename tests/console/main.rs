@@ -8,6 +8,8 @@
 //! Ignored by a plain `cargo test`, which needs no browser; `scripts/test.sh` runs them with
 //! `--ignored`.
 
+#![allow(clippy::unwrap_used)]
+
 mod browser;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,7 +100,8 @@ async fn open_and_check_order(app: &TestApp, browser: &Browser, id: &str) -> BTr
         let expected_retries = expected.retries.get(name).copied().unwrap_or(0);
         assert_eq!(*retries, expected_retries, "{name}'s retries");
         if expected_retries > 0 {
-            let said = if expected_retries == 1 { "retried once".to_owned() } else { format!("retried {expected_retries}×") };
+            let said =
+                if expected_retries == 1 { "retried once".to_owned() } else { format!("retried {expected_retries}×") };
             assert!(text.contains(&said), "{name} says how often it was retried: {text}");
         }
         let failed = expected.failed.contains(name);
@@ -170,7 +173,8 @@ async fn a_shipped_order_shows_the_happy_path_its_emails_and_documents() {
     for state in ["ReconcileShipment", "RefundPayment", "NeedsAttention", "Cancelled"] {
         assert_eq!(outcome_of(&states, state), "not-entered", "{state}");
     }
-    let documents = browser.eval("return Array.from(document.querySelectorAll('.documents a')).map(a => a.textContent);").await;
+    let documents =
+        browser.eval("return Array.from(document.querySelectorAll('.documents a')).map(a => a.textContent);").await;
     let documents = documents.to_string();
     assert!(documents.contains("Invoice") && documents.contains("Shipping label"), "{documents}");
     browser.screenshot("order-shipped").await;
@@ -181,7 +185,8 @@ async fn a_shipped_order_shows_the_happy_path_its_emails_and_documents() {
     // their own boxes.
     browser.client.set_window_size(390, 844).await.expect("a phone-sized window");
     browser.goto(&app.url(&format!("/_local/console/orders/{id}"))).await;
-    let overflow = browser.eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;").await;
+    let overflow =
+        browser.eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth;").await;
     let wide = browser
         .eval(
             "const w = document.documentElement.clientWidth; \
@@ -314,12 +319,16 @@ async fn the_orders_list_shows_a_new_order_without_reloading() {
         )
         .await;
     assert_eq!(browser.eval("return window.sameDocument === true;").await, json!(true), "the page was not reloaded");
-    let rows = browser.eval("return Array.from(document.querySelectorAll('#orders tbody tr')).map(r => r.dataset.order);").await;
+    let rows = browser
+        .eval("return Array.from(document.querySelectorAll('#orders tbody tr')).map(r => r.dataset.order);")
+        .await;
     assert_eq!(rows, json!([second, first]), "newest first");
     browser.screenshot("orders-list").await;
 
     browser.goto(&app.url("/_local/console?customer=cus_grace")).await;
-    let rows = browser.eval("return Array.from(document.querySelectorAll('#orders tbody tr')).map(r => r.dataset.order);").await;
+    let rows = browser
+        .eval("return Array.from(document.querySelectorAll('#orders tbody tr')).map(r => r.dataset.order);")
+        .await;
     assert_eq!(rows, json!([second]), "filtered by customer");
     browser.stop().await;
 }

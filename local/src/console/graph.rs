@@ -6,6 +6,8 @@
 //! only say what the boxes and edges are, and collect what it draws through a
 //! [`RenderBackend`] of our own, so that the SVG can carry each state's name and status.
 
+use std::fmt::Write as _;
+
 use anyhow::{Context, bail};
 use layout::core::base::Orientation;
 use layout::core::color::Color;
@@ -141,7 +143,14 @@ impl MachineGraph {
         reader.resolve()?;
         let Reader { states, edges, .. } = reader;
         let layout = lay_out(&states, &edges)?;
-        Ok(Self { states, edges, boxes: layout.boxes, routes: layout.routes, labels: layout.labels, view_box: layout.view_box })
+        Ok(Self {
+            states,
+            edges,
+            boxes: layout.boxes,
+            routes: layout.routes,
+            labels: layout.labels,
+            view_box: layout.view_box,
+        })
     }
 
     /// The index of the state named `name`.
@@ -172,7 +181,8 @@ impl Reader {
         let states = body.get("States").and_then(Value::as_object).context("a set of states has no States")?;
         let mut ends = Vec::new();
         for (name, state) in states {
-            let state_type = state.get("Type").and_then(Value::as_str).with_context(|| format!("{name} has no Type"))?;
+            let state_type =
+                state.get("Type").and_then(Value::as_str).with_context(|| format!("{name} has no Type"))?;
             let index = self.states.len();
             self.states.push(StateNode {
                 name: name.clone(),
@@ -198,7 +208,8 @@ impl Reader {
                     }
                 }
                 "Parallel" => {
-                    let branches = state.get("Branches").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                    let branches =
+                        state.get("Branches").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
                     for (position, branch) in branches.iter().enumerate() {
                         let label = format!("{name}, branch {}", position + 1);
                         let (start, branch_ends) = self.body(branch, Some(&label))?;
@@ -305,8 +316,7 @@ fn lay_out(states: &[StateNode], edges: &[Edge]) -> anyhow::Result<Layout> {
         .collect();
     for (index, edge) in edges.iter().enumerate() {
         let style = if edge.dashed() { LineStyleKind::Dashed } else { LineStyleKind::Normal };
-        let mut arrow =
-            Arrow::new(LineEndKind::None, LineEndKind::Arrow, style, &edge.label(), &look, &None, &None);
+        let mut arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, style, &edge.label(), &look, &None, &None);
         arrow.properties = Some(index.to_string());
         graph.add_edge(arrow, handles[edge.from], handles[edge.to]);
     }
@@ -386,7 +396,9 @@ impl RenderBackend for Collector {
         if std::mem::take(&mut self.skip_next_text) || text.is_empty() {
             return;
         }
-        self.grow(Point::new(xy.x - 4. * text.len() as f64, xy.y - 8.), Point::new(8. * text.len() as f64, 16.));
+        // Room for the label in the drawing's extent, at about 8 units a character.
+        let half_width = 4. * f64::from(u32::try_from(text.chars().count()).unwrap_or(u32::MAX));
+        self.grow(Point::new(xy.x - half_width, xy.y - 8.), Point::new(2. * half_width, 16.));
         self.labels.push(Label { x: xy.x, y: xy.y, text: text.to_owned() });
     }
 
@@ -414,7 +426,7 @@ impl RenderBackend for Collector {
             path[0].0.x, path[0].0.y, path[0].1.x, path[0].1.y, path[1].0.x, path[1].0.y, path[1].1.x, path[1].1.y
         );
         for point in &path[2..] {
-            d.push_str(&format!(" S {:.1} {:.1}, {:.1} {:.1}", point.0.x, point.0.y, point.1.x, point.1.y));
+            let _ = write!(d, " S {:.1} {:.1}, {:.1} {:.1}", point.0.x, point.0.y, point.1.x, point.1.y);
         }
         self.routes.push(Route { edge, path: d });
     }
@@ -461,8 +473,9 @@ mod tests {
 
     #[test]
     fn a_transition_to_no_state_is_an_error() {
-        let error = MachineGraph::from_definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Z"}}}"#)
-            .unwrap_err();
+        let error =
+            MachineGraph::from_definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Z"}}}"#)
+                .unwrap_err();
         assert!(format!("{error:#}").contains("Z, which is not a state"), "{error:#}");
     }
 }

@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use asl_engine::{Engine, EngineError};
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use mail_parser::{MessageParser, MimeHeaders};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::problem::ApiError;
@@ -169,8 +169,8 @@ async fn emails_of(mailer: &EmlOutbox, order: &OrderId) -> std::io::Result<Vec<E
             key: sent.key.clone(),
             to: sent.to.clone(),
             subject: message.subject().map(str::to_owned),
-            html: message.body_html(0).map(|html| html.into_owned()),
-            text: message.body_text(0).map(|text| text.into_owned()),
+            html: message.body_html(0).map(std::borrow::Cow::into_owned),
+            text: message.body_text(0).map(std::borrow::Cow::into_owned),
             attachments: message
                 .attachments()
                 .map(|part| {
@@ -197,12 +197,13 @@ async fn attachment(State(console): State<Console>, Query(of): Query<AttachmentO
     let bytes = console.mailer.message(&of.email).await.map_err(unavailable)?.ok_or(ApiError::NotFound("email"))?;
     let message = MessageParser::default().parse(&bytes).ok_or(ApiError::NotFound("email"))?;
     let part = message.attachment(of.index).ok_or(ApiError::NotFound("attachment"))?;
-    let content_type = part
-        .content_type()
-        .map_or_else(|| "application/octet-stream".to_owned(), |ct| match ct.subtype() {
+    let content_type = part.content_type().map_or_else(
+        || "application/octet-stream".to_owned(),
+        |ct| match ct.subtype() {
             Some(subtype) => format!("{}/{subtype}", ct.ctype()),
             None => ct.ctype().to_owned(),
-        });
+        },
+    );
     let headers = [
         (header::CONTENT_TYPE, content_type),
         (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),

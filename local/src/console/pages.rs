@@ -363,7 +363,7 @@ fn event_table(events: &[HistoryEvent]) -> Markup {
                 thead { tr { th scope="col" { "ID" } th scope="col" { "Type" } th scope="col" { "State" } th scope="col" { "Elapsed" } th scope="col" { "Details" } } }
                 tbody {
                     @for event in events {
-                        @let elapsed = started.map(|start| (event.timestamp - start).as_seconds_f64() * 1000.).unwrap_or(0.);
+                        @let elapsed = started.map_or(0., |start| (event.timestamp - start).as_seconds_f64() * 1000.);
                         tr class=(if event.error.is_some() { "failed-row" } else { "" }) {
                             td { (event.id) }
                             td { (event.event_type.as_str()) }
@@ -384,7 +384,11 @@ fn event_table(events: &[HistoryEvent]) -> Markup {
 }
 
 fn truncate(text: &str, at: usize) -> String {
-    if text.chars().count() > at { format!("{}…", text.chars().take(at).collect::<String>()) } else { text.to_owned() }
+    if text.chars().count() > at {
+        format!("{}…", text.chars().take(at).collect::<String>())
+    } else {
+        text.to_owned()
+    }
 }
 
 fn facts(order: &Order) -> Markup {

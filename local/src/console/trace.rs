@@ -38,14 +38,24 @@ pub struct StateRun {
     /// The last error it failed with, and its cause.
     pub error: Option<String>,
     pub cause: Option<String>,
-    /// Whether it is still in progress (entered and not left).
-    open: bool,
-    /// Whether the last thing that happened in it was a failure.
-    failing: bool,
-    /// It failed and a catcher took the error.
-    caught: bool,
-    /// It is a `Fail` state that was entered.
-    fail_state: bool,
+    /// Where the execution stands with it.
+    stage: Stage,
+}
+
+/// Where an execution stands with one state, as its events tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Stage {
+    /// Never entered, or entered and left normally.
+    #[default]
+    Outside,
+    /// Entered and not left.
+    Inside,
+    /// Inside, and the last thing that happened was a failure (a retry may follow).
+    Failing,
+    /// Left after a failure: a catcher took the error.
+    Caught,
+    /// A `Fail` state, entered.
+    Failed,
 }
 
 /// The execution's path through its machine.
@@ -70,39 +80,33 @@ impl Trace {
             let Some(index) = index_of(event) else { continue };
             let run = &mut states[index];
             match event.event_type {
-                EventType::TaskScheduled => {
-                    if run.failing {
-                        run.retries += 1;
-                        run.failing = false;
-                    }
+                EventType::TaskScheduled if run.stage == Stage::Failing => {
+                    run.retries += 1;
+                    run.stage = Stage::Inside;
                 }
                 EventType::TaskFailed
                 | EventType::TaskTimedOut
                 | EventType::ParallelStateFailed
                 | EventType::MapStateFailed => {
-                    run.failing = true;
+                    run.stage = Stage::Failing;
                     run.error.clone_from(&event.error);
                     run.cause.clone_from(&event.cause);
                 }
                 EventType::FailStateEntered => {
                     run.entries += 1;
                     run.input.clone_from(&event.input);
-                    run.fail_state = true;
+                    run.stage = Stage::Failed;
                     entered_at.push((position, index));
                 }
                 t if t.as_str().ends_with("StateEntered") => {
                     run.entries += 1;
                     run.input.clone_from(&event.input);
-                    run.open = true;
-                    run.failing = false;
-                    run.caught = false;
+                    run.stage = Stage::Inside;
                     entered_at.push((position, index));
                 }
                 t if t.as_str().ends_with("StateExited") => {
-                    run.open = false;
                     run.output.clone_from(&event.output);
-                    run.caught = run.failing;
-                    run.failing = false;
+                    run.stage = if run.stage == Stage::Failing { Stage::Caught } else { Stage::Outside };
                 }
                 _ => {}
             }
@@ -140,20 +144,21 @@ impl Trace {
             .iter()
             .enumerate()
             .map(|(index, run)| {
+                let in_progress = matches!(run.stage, Stage::Inside | Stage::Failing);
                 if run.entries == 0 {
                     Outcome::NotEntered
-                } else if run.fail_state {
+                } else if run.stage == Stage::Failed {
                     Outcome::Failed { caught_by: None }
-                } else if run.caught {
+                } else if run.stage == Stage::Caught {
                     let caught_by = taken
                         .iter()
                         .map(|&edge| &graph.edges[edge])
                         .find(|edge| edge.from == index && matches!(edge.kind, EdgeKind::Catch(_)))
                         .map(|edge| graph.states[edge.to].name.clone());
                     Outcome::Failed { caught_by }
-                } else if run.open && running {
+                } else if in_progress && running {
                     Outcome::Running
-                } else if run.open && (run.failing || run.error.is_some()) {
+                } else if in_progress && run.error.is_some() {
                     Outcome::Failed { caught_by: None }
                 } else {
                     Outcome::Succeeded
@@ -201,7 +206,10 @@ mod tests {
             .tasks(tasks)
             .clock(Arc::new(VirtualClock::new()))
             .build();
-        engine.register("m", StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap());
+        engine.register(
+            "m",
+            StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap(),
+        );
         engine.start_execution("m", "e", json!({})).await.unwrap();
         let done = engine.wait("e").await.unwrap();
         let graph = MachineGraph::from_definition(MACHINE).unwrap();
