@@ -243,23 +243,42 @@ async fn a_declined_card_shows_the_charge_failed_and_caught_and_a_state_selected
 
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver: scripts/test.sh runs it"]
-async fn a_customer_cancellation_shows_the_ship_step_failing_into_the_compensations() {
-    // The paid email keeps failing for a while: the order waits at `paid`, long enough to
-    // cancel it before it ships.
+async fn a_customer_cancellation_is_followed_live_from_the_running_state_to_the_compensations() {
+    // The paid email keeps failing for a while (retried on a slowed clock): the order waits at
+    // `paid`, long enough to watch it and cancel it before it ships.
     let app = TestApp::spawn_with(|config| {
-        config.time_scale = 0.2;
+        config.time_scale = 0.5;
         config.faults = Faults::parse("NotifyPaid:Transient:1.0", 1).unwrap();
     })
     .await;
+    let browser = Browser::start().await;
     let id = app.place_order(&order_body()).await["id"].as_str().unwrap().to_owned();
     app.order_reaching(&id, "paid").await;
+    browser.goto(&app.url(&format!("/_local/console/orders/{id}"))).await;
+    let running = browser
+        .eval("const s = document.querySelector('a.state.running'); return s && [s.dataset.state, s.textContent];")
+        .await;
+    assert_eq!(running[0], "NotifyPaid", "the state the execution is in is shown running: {running}");
+    assert!(running[1].as_str().unwrap().contains("running now"), "{running}");
+    browser.screenshot("order-running").await;
+    browser.eval("window.sameDocument = true; return true;").await;
+
     let response = app.client.delete(app.url(&format!("/api/v0/orders/{id}"))).send().await.unwrap();
     assert_eq!(response.status(), 202);
     let order = app.settled_order(&id).await;
     assert_eq!(order["cancellation"]["reason"], "customer_request");
-    let browser = Browser::start().await;
+    browser
+        .wait_until(
+            "const c = document.querySelector('a.state[data-state=\"Cancelled\"]'); \
+             return c !== null && c.dataset.outcome === 'succeeded';",
+            Duration::from_secs(10),
+            "the open page follows the execution to its end",
+        )
+        .await;
+    assert_eq!(browser.eval("return window.sameDocument === true;").await, json!(true), "the page was not reloaded");
 
     let states = open_and_check_order(&app, &browser, &id).await;
+    assert_eq!(outcome_of(&states, "ShipOrder"), "failed", "the ship step refuses a cancelled order");
     assert_eq!(outcome_of(&states, "RefundPayment"), "succeeded");
     assert_eq!(outcome_of(&states, "Cancelled"), "succeeded");
     assert!(states["NotifyPaid"].1 > 0, "the paid email was retried: {:?}", states["NotifyPaid"]);

@@ -127,7 +127,8 @@ async fn order(State(console): State<Console>, Path(id): Path<String>) -> Result
         Ok(description) => {
             let events = console.engine.history(id.as_str()).await.map_err(unavailable)?;
             let graph = console.machines.get(&description.machine).cloned();
-            let trace = graph.as_ref().map(|graph| Trace::follow(graph, &events, description.status));
+            let current = description.current_state.as_deref();
+            let trace = graph.as_ref().map(|graph| Trace::follow(graph, &events, description.status, current));
             Some(pages::Execution { description, events, graph, trace })
         }
         Err(EngineError::UnknownExecution(_)) => None,

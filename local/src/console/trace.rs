@@ -70,8 +70,15 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Follows `events` (oldest first) over `graph`; `status` is the execution's.
-    pub fn follow(graph: &MachineGraph, events: &[HistoryEvent], status: ExecutionStatus) -> Self {
+    /// Follows `events` (oldest first) over `graph`; `status` is the execution's, and `current`
+    /// the state it is in, as the engine describes it: a step's events are recorded when the
+    /// step ends, so a task in flight may not be in the history yet.
+    pub fn follow(
+        graph: &MachineGraph,
+        events: &[HistoryEvent],
+        status: ExecutionStatus,
+        current: Option<&str>,
+    ) -> Self {
         let mut states = vec![StateRun::default(); graph.states.len()];
         let index_of = |event: &HistoryEvent| event.state_name.as_deref().and_then(|name| graph.index_of(name));
         // Entered events, by position in the history: where the execution went next.
@@ -145,7 +152,9 @@ impl Trace {
             .enumerate()
             .map(|(index, run)| {
                 let in_progress = matches!(run.stage, Stage::Inside | Stage::Failing);
-                if run.entries == 0 {
+                if running && current == Some(graph.states[index].name.as_str()) {
+                    Outcome::Running
+                } else if run.entries == 0 {
                     Outcome::NotEntered
                 } else if run.stage == Stage::Failed {
                     Outcome::Failed { caught_by: None }
@@ -213,7 +222,7 @@ mod tests {
         engine.start_execution("m", "e", json!({})).await.unwrap();
         let done = engine.wait("e").await.unwrap();
         let graph = MachineGraph::from_definition(MACHINE).unwrap();
-        let trace = Trace::follow(&graph, &engine.history("e").await.unwrap(), done.status);
+        let trace = Trace::follow(&graph, &engine.history("e").await.unwrap(), done.status, None);
         (graph, trace)
     }
 
@@ -238,5 +247,41 @@ mod tests {
         assert!(trace.taken.contains(&graph.edge_between(charge, refund).unwrap()));
         assert!(!trace.taken.contains(&graph.edge_between(charge, graph.index_of("Done").unwrap()).unwrap()));
         assert_eq!(trace.outcomes[graph.index_of("Done").unwrap()], Outcome::NotEntered);
+    }
+
+    #[tokio::test]
+    async fn the_state_an_execution_is_in_is_running_even_before_its_events_are_recorded() {
+        let tasks = TaskRegistry::new().with_fn("local:Charge", |_| async {
+            std::future::pending::<()>().await;
+            Ok::<_, TaskFailure>(json!({}))
+        });
+        let engine = Engine::builder()
+            .store(Arc::new(MemoryStore::new()))
+            .tasks(tasks)
+            .clock(Arc::new(VirtualClock::new()))
+            .build();
+        engine.register(
+            "m",
+            StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap(),
+        );
+        engine.start_execution("m", "e", json!({})).await.unwrap();
+        let in_charge = async {
+            loop {
+                let description = engine.describe("e").await.unwrap();
+                if description.current_state.as_deref() == Some("Charge") {
+                    return description;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        let description = tokio::time::timeout(std::time::Duration::from_secs(10), in_charge).await.unwrap();
+        assert_eq!(description.status, ExecutionStatus::Running);
+        let events = engine.history("e").await.unwrap();
+
+        let graph = MachineGraph::from_definition(MACHINE).unwrap();
+        let trace = Trace::follow(&graph, &events, description.status, description.current_state.as_deref());
+        assert_eq!(trace.outcomes[graph.index_of("Charge").unwrap()], Outcome::Running);
+        assert_eq!(trace.outcomes[graph.index_of("Done").unwrap()], Outcome::NotEntered);
+        assert!(trace.taken.is_empty());
     }
 }
