@@ -11,6 +11,8 @@ hello_port=3202
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p orderflow --bin orderflow --example hello
+# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 data_dir=$(mktemp -d)
 pids=()
@@ -18,8 +20,8 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 
 # The API alone: workflows paused, so orders are accepted and held (the saga is bench/saga.sh).
-WORKFLOWS=paused RUST_LOG=warn PORT=$api_port DATA_DIR="$data_dir" target/release/orderflow & pids+=($!)
-PORT=$hello_port target/release/examples/hello & pids+=($!)
+WORKFLOWS=paused RUST_LOG=warn PORT=$api_port DATA_DIR="$data_dir" "$target/release/orderflow" & pids+=($!)
+PORT=$hello_port "$target/release/examples/hello" & pids+=($!)
 for port in $api_port $hello_port; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null -w '' 2>/dev/null && break
     curl -s "http://127.0.0.1:$port/" -o /dev/null && break; sleep 0.1; done

@@ -18,6 +18,9 @@ cargo test --workspace --locked
 step "the console in a browser"
 scripts/console-browser.sh
 
+step "AWS adapters: the port contract suites on ministack and moto"
+scripts/aws-emulators.sh
+
 step "API fuzzing from the OpenAPI document"
 scripts/api-fuzz.sh
 

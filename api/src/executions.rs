@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BoxError;
+use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -15,18 +17,17 @@ use crate::extract::PathParam;
 use crate::orders::load;
 use crate::problem::{ApiError, Problem};
 
-/// Reads workflow executions: the local engine, or Step Functions' `GetExecutionHistory`.
+/// Reads workflow executions: the local engine, or Step Functions' `DescribeExecution` and
+/// `GetExecutionHistory`, each mapped into the API's own view.
 #[async_trait]
 pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
-    /// The execution of `order`'s workflow with its events, as JSON; `None` before it starts.
-    async fn execution(&self, order: &OrderId) -> Result<Option<Value>, BoxError>;
+    /// The execution of `order`'s workflow with its events; `None` before it starts.
+    async fn execution(&self, order: &OrderId) -> Result<Option<Execution>, BoxError>;
 }
 
-/// An order's workflow execution and its history: what Step Functions' `DescribeExecution` and
-/// `GetExecutionHistory` say, and what the local engine records in the same vocabulary. This is
-/// the shape [`ExecutionHistory::execution`] returns; it describes the document, the handler
-/// passes the JSON through.
-#[derive(Debug, ToSchema)]
+/// An order's workflow execution and its history, in Step Functions' vocabulary: the API owns
+/// this shape, and each workflow service maps what it records into it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Execution {
     pub execution: ExecutionDescription,
     /// Every event, oldest first.
@@ -34,8 +35,8 @@ pub struct Execution {
 }
 
 /// Where an execution stands.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExecutionStatus {
     /// Still going (or interrupted, waiting to be resumed).
     Running,
@@ -47,8 +48,8 @@ pub enum ExecutionStatus {
 }
 
 /// The execution itself.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ExecutionDescription {
     /// The execution's name: the order id.
     #[schema(example = "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB")]
@@ -70,42 +71,54 @@ pub struct ExecutionDescription {
     /// The error's cause.
     #[schema(required = true)]
     pub cause: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
-    pub start_date: String,
+    pub start_date: OffsetDateTime,
     /// When it stopped; `null` while running.
+    #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    pub stop_date: Option<String>,
+    pub stop_date: Option<OffsetDateTime>,
     /// The state it is in, while running.
     #[schema(required = true)]
     pub current_state: Option<String>,
 }
 
-/// One event of the history, in Step Functions' vocabulary.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "camelCase")]
+/// One event of the history, in Step Functions' vocabulary. Members that do not apply to the
+/// event's type are left out.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ExecutionEvent {
     /// Position in the history, from 1.
     pub id: u64,
+    #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
-    pub timestamp: String,
+    pub timestamp: OffsetDateTime,
     /// What happened: `ExecutionStarted`, `TaskStateEntered`, `TaskScheduled`, `TaskSucceeded`,
     /// `TaskFailed`, `ChoiceStateExited`, `ExecutionSucceeded`, ...
+    #[serde(rename = "type")]
     #[schema(rename = "type", example = "TaskStateEntered")]
     pub event_type: String,
     /// The state concerned, for state and task events.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_name: Option<String>,
     /// The task's resource, for task events.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     /// The input, for `...Entered`, `ExecutionStarted` and `TaskScheduled` (the task's
     /// parameters).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Value>,
     /// The output, for `...Exited`, `TaskSucceeded` and `ExecutionSucceeded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     /// The error name, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The error's cause, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
     /// The `Map` iteration the event belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub map_index: Option<u64>,
 }
 
@@ -130,7 +143,7 @@ pub async fn get_execution(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Execution>, ApiError> {
     if matches!(caller, Caller::Customer(_)) {
         return Err(ApiError::NotFound("route"));
     }

@@ -37,11 +37,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::{BlobStore, Clock, Inventory, OrderStore};
+use orderflow_domain::ports::{BlobStore, Clock, Inventory, OrderStore, WorkflowOutbox, WorkflowStarter};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::TaxPolicy;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -67,8 +66,11 @@ pub struct Services {
     pub documents: Arc<dyn BlobStore>,
     /// How long those links work.
     pub link_ttl: Duration,
-    /// Woken each time an order is placed, so whatever starts workflows need not poll hard.
-    pub order_placed: Arc<Notify>,
+    /// Starts each order's workflow as it is placed; `None` while workflows are paused, when
+    /// orders wait in the outbox.
+    pub workflows: Option<Arc<dyn WorkflowStarter>>,
+    /// Where an order whose workflow has started is marked so; the rest are swept up later.
+    pub outbox: Arc<dyn WorkflowOutbox>,
     /// The orders' workflow executions.
     pub executions: Arc<dyn ExecutionHistory>,
     /// What `/health` asks about besides the order store (the workflow engine).

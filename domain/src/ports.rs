@@ -365,8 +365,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// The bytes at `key`, if any. Errors: `BlobError`.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
 
-    /// A link to `key` that works for `ttl` (an S3 presigned URL, or its local twin).
-    fn link(&self, key: &str, ttl: std::time::Duration) -> String;
+    /// A link to `key` that works for `ttl` (an S3 presigned URL, or its local twin). Signing
+    /// may need credentials, so it can fail. Errors: `BlobError`.
+    async fn link(&self, key: &str, ttl: std::time::Duration) -> Result<String, BlobError>;
 }
 
 /// Invoice numbers: sequential, assigned once per order.
@@ -381,22 +382,18 @@ pub trait InvoiceNumbers: Send + Sync + std::fmt::Debug {
     async fn assigned(&self, order: &OrderId) -> Result<Option<String>, StoreError>;
 }
 
-/// An order whose workflow has yet to be started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingStart {
-    /// The outbox entry to mark once the workflow has started.
-    pub entry: i64,
-    pub order: OrderId,
-}
-
-/// The "start this order's workflow" entries written with each new order.
+/// The "start this order's workflow" entries the order store writes with each new order, keyed
+/// by the order: the safety net for a start that failed, or never happened because the process
+/// died between storing the order and starting its workflow.
 #[async_trait]
 pub trait WorkflowOutbox: Send + Sync + std::fmt::Debug {
-    /// Up to `limit` entries not yet marked started, oldest first. Errors: `Unavailable`.
-    async fn pending_starts(&self, limit: usize) -> Result<Vec<PendingStart>, StoreError>;
+    /// Up to `limit` orders whose workflow is not marked started, oldest first. Errors:
+    /// `Unavailable`.
+    async fn pending_starts(&self, limit: usize) -> Result<Vec<OrderId>, StoreError>;
 
-    /// Marks entries whose workflows have started. Errors: `Unavailable`.
-    async fn mark_started(&self, entries: &[i64]) -> Result<(), StoreError>;
+    /// Marks these orders' workflows started; an order not pending is left as it is. Errors:
+    /// `Unavailable`.
+    async fn mark_started(&self, orders: &[OrderId]) -> Result<(), StoreError>;
 }
 
 /// Starts an order's workflow (a Step Functions execution, or one in the local engine).

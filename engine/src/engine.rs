@@ -39,8 +39,8 @@ pub enum EngineError {
     /// No execution has that name.
     #[error("no execution is named '{0}'")]
     UnknownExecution(String),
-    /// An execution with that name exists with another machine or another input.
-    #[error("an execution named '{0}' already exists with a different state machine or input")]
+    /// An execution with that name has ended, or runs with another machine or another input.
+    #[error("an execution named '{0}' already exists: it has ended, or has another state machine or input")]
     ExecutionAlreadyExists(String),
     /// The execution name breaks Step Functions' naming rules.
     #[error(
@@ -319,10 +319,11 @@ impl Engine {
 
     /// Starts an execution of machine `machine` named `name`.
     ///
-    /// Idempotent: if an execution of that name exists with the same machine and input, it is
-    /// returned (whatever its status) with `already_existed: true`; with another machine or input,
-    /// this fails with [`EngineError::ExecutionAlreadyExists`]. Names are unique per engine
-    /// store, across machines.
+    /// Idempotent as Step Functions' `StartExecution` is: while an execution of that name is
+    /// running with the same machine and input, it is returned with `already_existed: true`; once
+    /// it has ended, or with another machine or input, this fails with
+    /// [`EngineError::ExecutionAlreadyExists`]. Names are unique per engine store, across machines,
+    /// and are never reused.
     pub async fn start_execution(
         &self,
         machine: &str,
@@ -414,7 +415,8 @@ impl Engine {
             }
             Ok(Created::Existing(existing)) => {
                 drop(reservation);
-                if existing.machine == machine && existing.input == input {
+                let running = existing.status == ExecutionStatus::Running;
+                if running && existing.machine == machine && existing.input == input {
                     Ok(StartedExecution {
                         name: name.to_owned(),
                         execution_id: execution_arn(machine, name),

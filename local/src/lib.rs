@@ -7,7 +7,7 @@
 //! - [`Runtime`]: the adapters wired behind the ports; [`serve`] runs it until shutdown.
 //! - [`saga`]: the order state machine in the local engine, and its tasks.
 //! - [`workflows`]: the local engine as the workflow service: starting, histories, health.
-//! - [`outbox`]: the dispatcher that starts the workflow of every order placed.
+//! - [`outbox`]: the sweeper that starts the workflow of every order whose start failed.
 //! - [`faults`]: optional fault injection into the saga's tasks.
 //! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
 //! - [`console`]: `/_local/console`: orders and their executions drawn in a browser.
@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore, Synchronous};
-use orderflow_adapters_local::sqlite::{Database, Durability, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
+use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore};
+use orderflow_adapters_local::sqlite::{Database, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
 use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
@@ -41,7 +41,6 @@ use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -123,16 +122,12 @@ impl Runtime {
             seller: Seller::default(),
             link_ttl: LINK_TTL,
         });
-        let synchronous = match config.durability {
-            Durability::Full => Synchronous::Full,
-            Durability::Normal => Synchronous::Normal,
-        };
         let executions: Arc<dyn ExecutionStore> = match &config.execution_store {
             Some(store) => Arc::clone(store),
             None => Arc::new(
                 SqliteStore::open_with(
                     dir.join("executions.db"),
-                    &SqliteOptions { synchronous, ..SqliteOptions::default() },
+                    &SqliteOptions { synchronous: config.durability, ..SqliteOptions::default() },
                 )
                 .context("cannot open the execution store")?,
             ),
@@ -156,7 +151,10 @@ impl Runtime {
             auth: config.auth.clone(),
             documents: Arc::new(blobs.clone()),
             link_ttl: LINK_TTL,
-            order_placed: Arc::new(Notify::new()),
+            // While paused, orders wait in the outbox until a run with workflows.
+            workflows: (!config.workflows_paused)
+                .then(|| Arc::new(workflows.clone()) as Arc<dyn orderflow_domain::ports::WorkflowStarter>),
+            outbox: orders.clone(),
             executions: Arc::new(workflows.clone()),
             probes: vec![Arc::new(workflows.clone())],
         });
@@ -197,7 +195,7 @@ pub async fn serve(
         );
     }
     let stop = CancellationToken::new();
-    let dispatcher = if runtime.workflows_paused {
+    let sweeper = if runtime.workflows_paused {
         tracing::warn!("workflows are paused: orders are accepted and held in the outbox");
         None
     } else {
@@ -206,10 +204,9 @@ pub async fn serve(
             tracing::info!(executions = resumed.resumed.len(), "resumed the executions left running");
         }
         tokio::spawn(resume_stalled(runtime.engine.clone(), stop.clone()));
-        Some(tokio::spawn(outbox::dispatch_outbox(
+        Some(tokio::spawn(outbox::sweep_outbox(
             Arc::clone(&runtime.outbox),
             Arc::new(runtime.workflows.clone()),
-            Arc::clone(&runtime.state.order_placed),
             stop.clone(),
         )))
     };
@@ -219,8 +216,8 @@ pub async fn serve(
     let app = server::guarded(app, runtime.limits);
     server::serve(listener, app, runtime.limits.header_read_timeout, shutdown).await;
     stop.cancel();
-    if let Some(dispatcher) = dispatcher {
-        let _ = dispatcher.await;
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
     }
     runtime.engine.shutdown().await;
     Ok(())

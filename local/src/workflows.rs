@@ -4,6 +4,7 @@
 use asl_engine::Engine;
 use async_trait::async_trait;
 use orderflow_api::ExecutionHistory;
+use orderflow_api::executions::{Execution, ExecutionDescription, ExecutionEvent, ExecutionStatus};
 use orderflow_api::health::Probe;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::{BoxError, WorkflowStarter};
@@ -26,8 +27,12 @@ impl EngineWorkflows {
 #[async_trait]
 impl WorkflowStarter for EngineWorkflows {
     async fn start(&self, order: &OrderId) -> Result<(), BoxError> {
-        self.engine.start_execution(MACHINE, order.as_str(), json!({"orderId": order.as_str()})).await?;
-        Ok(())
+        match self.engine.start_execution(MACHINE, order.as_str(), json!({"orderId": order.as_str()})).await {
+            // Named after the order with the order as its only input, an execution that exists is
+            // this order's: one that ran already is as started as one running now.
+            Ok(_) | Err(asl_engine::EngineError::ExecutionAlreadyExists(_)) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
@@ -53,13 +58,53 @@ impl Probe for EngineWorkflows {
 
 #[async_trait]
 impl ExecutionHistory for EngineWorkflows {
-    async fn execution(&self, order: &OrderId) -> Result<Option<Value>, BoxError> {
+    async fn execution(&self, order: &OrderId) -> Result<Option<Execution>, BoxError> {
         let description = match self.engine.describe(order.as_str()).await {
             Ok(description) => description,
             Err(asl_engine::EngineError::UnknownExecution(_)) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
         let events = self.engine.history(order.as_str()).await?;
-        Ok(Some(json!({"execution": description, "events": events})))
+        Ok(Some(Execution {
+            execution: execution_view(description),
+            events: events.into_iter().map(event_view).collect(),
+        }))
+    }
+}
+
+fn execution_view(execution: asl_engine::ExecutionDescription) -> ExecutionDescription {
+    ExecutionDescription {
+        name: execution.name,
+        execution_id: execution.execution_id,
+        machine: execution.machine,
+        status: match execution.status {
+            asl_engine::ExecutionStatus::Running => ExecutionStatus::Running,
+            asl_engine::ExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
+            asl_engine::ExecutionStatus::Failed => ExecutionStatus::Failed,
+            asl_engine::ExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
+            asl_engine::ExecutionStatus::Aborted => ExecutionStatus::Aborted,
+        },
+        input: Value::clone(&execution.input),
+        output: execution.output.as_deref().cloned(),
+        error: execution.error,
+        cause: execution.cause,
+        start_date: execution.start_date,
+        stop_date: execution.stop_date,
+        current_state: execution.current_state,
+    }
+}
+
+fn event_view(event: asl_engine::HistoryEvent) -> ExecutionEvent {
+    ExecutionEvent {
+        id: event.id,
+        timestamp: event.timestamp,
+        event_type: event.event_type.as_str().to_owned(),
+        state_name: event.state_name.as_deref().map(str::to_owned),
+        resource: event.resource,
+        input: event.input.as_deref().cloned(),
+        output: event.output.as_deref().cloned(),
+        error: event.error,
+        cause: event.cause,
+        map_index: event.map_index,
     }
 }

@@ -41,6 +41,12 @@ pub async fn a_link_leads_to_its_blob(store: &dyn BlobStore, follow: impl AsyncF
     store.put(&invoice, b"%PDF-1.7 invoice".to_vec(), "application/pdf").await.expect("putting a blob");
     store.put(&label, b"%PDF-1.7 label".to_vec(), "application/pdf").await.expect("putting a blob");
     let ttl = Duration::from_secs(3600);
-    assert_eq!(follow(&store.link(&invoice, ttl)).await.as_deref(), Some(&b"%PDF-1.7 invoice"[..]));
-    assert_eq!(follow(&store.link(&label, ttl)).await.as_deref(), Some(&b"%PDF-1.7 label"[..]));
+    assert_eq!(
+        follow(&store.link(&invoice, ttl).await.expect("linking the invoice")).await.as_deref(),
+        Some(&b"%PDF-1.7 invoice"[..])
+    );
+    assert_eq!(
+        follow(&store.link(&label, ttl).await.expect("linking the label")).await.as_deref(),
+        Some(&b"%PDF-1.7 label"[..])
+    );
 }

@@ -209,3 +209,17 @@ pub async fn list_filters_by_customer_and_status(store: &dyn OrderStore) {
     assert_eq!(listed(store.list(&ids(Some(OrderStatus::Pending))).await.expect("listing")), [pending.id]);
     assert!(listed(store.list(&ids(Some(OrderStatus::Shipped))).await.expect("listing")).is_empty());
 }
+
+pub async fn list_without_a_customer_shows_every_customers_orders_newest_first(store: &dyn OrderStore) {
+    let mut placed = Vec::new();
+    for _ in 0..3 {
+        placed.push(place(store, pending_order()).await.id);
+    }
+    placed.reverse();
+
+    let everyone = OrderQuery { limit: 100, ..OrderQuery::default() };
+    let listed = store.list(&everyone).await.expect("listing orders").orders;
+    // A store shared with other tests lists theirs too; only these three are this test's business.
+    let ours: Vec<_> = listed.into_iter().map(|o| o.id).filter(|id| placed.contains(id)).collect();
+    assert_eq!(ours, placed, "every customer's orders, newest first");
+}

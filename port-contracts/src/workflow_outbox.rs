@@ -2,17 +2,17 @@
 //! order the `OrderStore` placed, until it is marked started. Each function takes the one adapter
 //! through its two ports.
 
-use orderflow_domain::order::Order;
-use orderflow_domain::ports::{OrderStore, PendingStart, WorkflowOutbox};
+use orderflow_domain::order::{Order, OrderId};
+use orderflow_domain::ports::{OrderStore, WorkflowOutbox};
 
 use crate::fixtures::{customer, idempotency_key, order_request, pending_order, placed_under};
 use crate::order_store::{place, place_new};
 
 /// The outbox entries of `orders`, in the order the outbox gives them. An outbox shared with
 /// other tests holds theirs too; only the orders a test placed are its business.
-async fn pending_of(outbox: &dyn WorkflowOutbox, orders: &[Order]) -> Vec<PendingStart> {
+async fn pending_of(outbox: &dyn WorkflowOutbox, orders: &[Order]) -> Vec<OrderId> {
     let pending = outbox.pending_starts(1000).await.expect("reading the outbox");
-    pending.into_iter().filter(|p| orders.iter().any(|o| o.id == p.order)).collect()
+    pending.into_iter().filter(|pending| orders.iter().any(|o| o.id == *pending)).collect()
 }
 
 pub async fn every_placed_order_waits_to_start_oldest_first_until_marked(
@@ -24,10 +24,9 @@ pub async fn every_placed_order_waits_to_start_oldest_first_until_marked(
         placed.push(place(store, pending_order()).await);
     }
     let pending = pending_of(outbox, &placed).await;
-    let waiting: Vec<_> = pending.iter().map(|p| p.order.clone()).collect();
-    assert_eq!(waiting, placed.iter().map(|o| o.id.clone()).collect::<Vec<_>>());
+    assert_eq!(pending, placed.iter().map(|o| o.id.clone()).collect::<Vec<_>>());
 
-    outbox.mark_started(&[pending[0].entry]).await.expect("marking an entry");
+    outbox.mark_started(&pending[..1]).await.expect("marking an order started");
     assert_eq!(pending_of(outbox, &placed).await, pending[1..]);
 }
 
@@ -46,11 +45,11 @@ pub async fn pending_starts_returns_at_most_the_limit(store: &dyn OrderStore, ou
     assert!(outbox.pending_starts(0).await.expect("reading the outbox").is_empty());
 }
 
-pub async fn marking_an_entry_twice_or_none_at_all_is_harmless(store: &dyn OrderStore, outbox: &dyn WorkflowOutbox) {
+pub async fn marking_an_order_twice_or_none_at_all_is_harmless(store: &dyn OrderStore, outbox: &dyn WorkflowOutbox) {
     let placed = place(store, pending_order()).await;
-    let entry = pending_of(outbox, std::slice::from_ref(&placed)).await[0].entry;
-    outbox.mark_started(&[entry]).await.expect("marking an entry");
-    outbox.mark_started(&[entry]).await.expect("marking an entry again");
+    let order = placed.id.clone();
+    outbox.mark_started(std::slice::from_ref(&order)).await.expect("marking an order started");
+    outbox.mark_started(std::slice::from_ref(&order)).await.expect("marking it again");
     outbox.mark_started(&[]).await.expect("marking nothing");
     assert!(pending_of(outbox, &[placed]).await.is_empty());
 }

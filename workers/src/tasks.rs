@@ -99,6 +99,21 @@ async fn file_invoice(
     Ok(record)
 }
 
+/// The invoice numbered `number`, which an issue took and never recorded on the order. The issue
+/// may have died before it filed the PDF: file it now, so the credit note voids a document that
+/// exists. If it cannot be filed (the issue failed for good on just that), the number is voided
+/// all the same: the credit note is the record that matters, and refusing it would leave the
+/// number neither issued nor voided.
+async fn unfiled_invoice(saga: &Saga, order: &Order, number: String, now: OffsetDateTime) -> InvoiceRecord {
+    match file_invoice(saga, order, number.clone(), now).await {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::warn!(invoice = %number, error = %error.cause(), "voiding an invoice that could not be filed");
+            InvoiceRecord { document_key: invoice_key(&number), number, issued_at: now, credit_note_key: None }
+        }
+    }
+}
+
 /// The idempotency key of the order's one charge.
 fn charge_key(id: &OrderId) -> String {
     format!("{id}/charge")
@@ -283,13 +298,13 @@ pub async fn notify_customer(saga: &Saga, id: &OrderId, stage: &str) -> Result<V
     let order = saga.load(id).await?;
     let mut context = EmailContext::new(&saga.seller, saga.clock.now());
     if let Some(invoice) = &order.invoice {
-        context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl));
+        context.invoice_link = Some(saga.blobs.link(&invoice.document_key, saga.link_ttl).await?);
         if stage == Stage::Invoiced {
             context.invoice_pdf = saga.blobs.get(&invoice.document_key).await?;
         }
     }
     if let Some(shipment) = &order.shipment {
-        context.label_link = Some(saga.blobs.link(&shipment.label_key, saga.link_ttl));
+        context.label_link = Some(saga.blobs.link(&shipment.label_key, saga.link_ttl).await?);
     }
     if let Some(payment) = &order.payment {
         context.refund = Some(payment.amount);
@@ -355,10 +370,8 @@ pub async fn void_invoice(saga: &Saga, id: &OrderId) -> Result<Value, TaskError>
     let now = saga.clock.now();
     let invoice = match order.invoice.clone() {
         Some(invoice) => invoice,
-        // An issue that took the number may have died before it filed the invoice: file it, so
-        // the credit note voids a document that exists.
         None => match saga.invoice_numbers.assigned(id).await? {
-            Some(number) => file_invoice(saga, &order, number, now).await?,
+            Some(number) => unfiled_invoice(saga, &order, number, now).await,
             None => return Ok(json!({"voided": false})),
         },
     };

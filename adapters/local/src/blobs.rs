@@ -291,14 +291,12 @@ impl BlobStore for FsBlobStore {
 
     /// `{base_url}/_local/blobs/{key}?expires=…&signature=…`, valid for `ttl` (rounded up to a
     /// whole second). Valid keys need no percent-encoding.
-    fn link(&self, key: &str, ttl: Duration) -> String {
-        if let Err(error) = validate_key(key) {
-            tracing::warn!(error = %error, "linking to a key that can hold no blob; the link will not verify");
-        }
+    async fn link(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
+        validate_key(key).map_err(blob_error)?;
         let ttl = i64::try_from(ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).unwrap_or(i64::MAX);
         let expires = self.clock.now().unix_timestamp().saturating_add(ttl);
         let signature = hex::encode(self.mac(key, expires).finalize().into_bytes());
-        format!("{}/_local/blobs/{key}?expires={expires}&signature={signature}", self.base_url)
+        Ok(format!("{}/_local/blobs/{key}?expires={expires}&signature={signature}", self.base_url))
     }
 }
 
@@ -372,14 +370,15 @@ mod tests {
             assert!(validate_key(key).is_err(), "{key:?} was accepted");
             assert!(store.put(key, b"x".to_vec(), "text/plain").await.is_err(), "{key:?} was written");
             assert!(store.get(key).await.is_err(), "{key:?} was read");
+            assert!(store.link(key, Duration::from_mins(1)).await.is_err(), "{key:?} was linked");
         }
         assert!(validate_key("credit-notes/CN-2026-000001.pdf").is_ok());
     }
 
-    #[test]
-    fn a_link_verifies_until_it_expires() {
+    #[tokio::test]
+    async fn a_link_verifies_until_it_expires() {
         let (_dir, store) = store();
-        let link = store.link("invoices/INV-2026-000001.pdf", Duration::from_mins(15));
+        let link = store.link("invoices/INV-2026-000001.pdf", Duration::from_mins(15)).await.unwrap();
         let (key, expires, signature) = parts(&link);
         assert_eq!(key, "invoices/INV-2026-000001.pdf");
         assert_eq!(expires, NOW.unix_timestamp() + 900);
@@ -391,10 +390,11 @@ mod tests {
         assert_eq!(store.verify(&key, expires, &signature, too_late), Err(LinkError::Expired));
     }
 
-    #[test]
-    fn a_tampered_link_is_refused() {
+    #[tokio::test]
+    async fn a_tampered_link_is_refused() {
         let (dir, store) = store();
-        let (key, expires, signature) = parts(&store.link("invoices/INV-2026-000001.pdf", Duration::from_mins(1)));
+        let link = store.link("invoices/INV-2026-000001.pdf", Duration::from_mins(1)).await.unwrap();
+        let (key, expires, signature) = parts(&link);
 
         let other_key = "invoices/INV-2026-000002.pdf";
         assert_eq!(store.verify(other_key, expires, &signature, NOW), Err(LinkError::BadSignature));

@@ -114,6 +114,7 @@ contract_tests! {
     saving_an_order_never_placed_is_not_found,
     list_pages_newest_first,
     list_filters_by_customer_and_status,
+    list_without_a_customer_shows_every_customers_orders_newest_first,
 }
 
 contract_tests! {
@@ -121,7 +122,7 @@ contract_tests! {
     every_placed_order_waits_to_start_oldest_first_until_marked,
     a_replayed_placement_queues_no_second_start,
     pending_starts_returns_at_most_the_limit,
-    marking_an_entry_twice_or_none_at_all_is_harmless,
+    marking_an_order_twice_or_none_at_all_is_harmless,
 }
 
 contract_tests! {

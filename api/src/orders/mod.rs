@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orderflow_domain::CauseChain;
 use orderflow_domain::customer::{CustomerId, EmailAddress};
 use orderflow_domain::idempotency::RequestFingerprint;
 use orderflow_domain::order::{CancellationRequest, Order, OrderId, OrderStatus};
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use self::request::{AddressInput, Errors, OrderPatch, PlaceOrder};
-use self::view::{OrderList, OrderSummary, OrderView};
+use self::view::{DocumentLinks, OrderList, OrderSummary, OrderView};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{IfMatch, JsonBody, LimitedBody, MaybeIdempotencyKey, PathParam, QueryParams, etag, parse_json};
@@ -45,11 +46,26 @@ fn pricing_error(error: PricingError) -> ApiError {
 }
 
 /// An order response: the view, its `ETag`, and the given status.
-fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
-    let mut response =
-        (status, Json(OrderView::of(order, |key| state.documents.link(key, state.link_ttl)))).into_response();
+async fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
+    let links = DocumentLinks {
+        invoice: link(state, order.invoice.as_ref().map(|invoice| invoice.document_key.as_str())).await,
+        label: link(state, order.shipment.as_ref().map(|shipment| shipment.label_key.as_str())).await,
+    };
+    let mut response = (status, Json(OrderView::of(order, links))).into_response();
     response.headers_mut().insert(ETAG, etag(order.version));
     response
+}
+
+/// A short-lived link to the document at `key`. A link that cannot be signed leaves the order
+/// readable without it: the order matters more than its PDF.
+async fn link(state: &AppState, key: Option<&str>) -> Option<String> {
+    match state.documents.link(key?, state.link_ttl).await {
+        Ok(link) => Some(link),
+        Err(error) => {
+            tracing::warn!(key, error = %CauseChain(&error), "cannot sign a document link; the order is shown without it");
+            None
+        }
+    }
 }
 
 /// Loads an order the caller may see; another customer's order is "not found", not "forbidden",
@@ -105,7 +121,7 @@ pub async fn place_order(
         if earlier.fingerprint != *fingerprint {
             return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
         }
-        return placed_response(&state, &earlier.order, true);
+        return placed_response(&state, &earlier.order, true).await;
     }
 
     let now = state.clock.now();
@@ -120,17 +136,31 @@ pub async fn place_order(
     match state.orders.place(NewOrder { order, idempotency }).await? {
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
-            state.order_placed.notify_one();
-            placed_response(&state, &order, false)
+            start_workflow(&state, &order.id).await;
+            placed_response(&state, &order, false).await
         }
-        Placement::Replayed(order) => placed_response(&state, &order, true),
+        Placement::Replayed(order) => placed_response(&state, &order, true).await,
+    }
+}
+
+/// Starts the workflow of an order just stored. The order is already durable with its outbox
+/// entry, so a start that fails (or a request dropped before it) loses nothing: the sweeper
+/// starts the order later. Hence the `202` either way.
+async fn start_workflow(state: &AppState, order: &OrderId) {
+    let Some(workflows) = &state.workflows else { return };
+    if let Err(error) = workflows.start(order).await {
+        tracing::warn!(order_id = %order, error = %CauseChain(error.as_ref()), "cannot start the order's workflow yet; the sweeper will");
+        return;
+    }
+    if let Err(error) = state.outbox.mark_started(std::slice::from_ref(order)).await {
+        tracing::warn!(order_id = %order, error = %CauseChain(&error), "cannot mark the workflow started; the sweeper will start it again");
     }
 }
 
 /// The `202` of a placed order, with its `Location`; `Idempotent-Replayed: true` when it was
 /// placed by an earlier request with the same key.
-fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
-    let mut response = order_response(state, StatusCode::ACCEPTED, order);
+async fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
+    let mut response = order_response(state, StatusCode::ACCEPTED, order).await;
     let location =
         HeaderValue::from_str(&format!("/api/v0/orders/{}", order.id)).map_err(|e| ApiError::Internal(e.into()))?;
     response.headers_mut().insert(LOCATION, location);
@@ -169,7 +199,7 @@ pub async fn get_order(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, current)]).into_response());
     }
-    Ok(order_response(&state, StatusCode::OK, &order))
+    Ok(order_response(&state, StatusCode::OK, &order).await)
 }
 
 /// The query of `GET /api/v0/orders`.
@@ -386,7 +416,7 @@ pub async fn patch_order(
         order.change_email(email, now).map_err(not_modifiable)?;
     }
     let saved = state.orders.save(&order).await?;
-    Ok(order_response(&state, StatusCode::OK, &saved))
+    Ok(order_response(&state, StatusCode::OK, &saved).await)
 }
 
 /// Ask to cancel an order.
@@ -433,7 +463,7 @@ pub async fn cancel_order(
             Ok(request != CancellationRequest::AlreadyRequested)
         })
         .await?;
-    Ok(order_response(&state, StatusCode::ACCEPTED, &order))
+    Ok(order_response(&state, StatusCode::ACCEPTED, &order).await)
 }
 
 impl AppState {

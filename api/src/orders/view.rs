@@ -174,10 +174,18 @@ fn line_view(line: &PricedLine) -> LineView {
     }
 }
 
+/// Links to an order's documents, signed for the reader; `None` for a document the order lacks or
+/// whose link could not be signed.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentLinks {
+    pub invoice: Option<String>,
+    pub label: Option<String>,
+}
+
 impl OrderView {
-    /// The view of `order`, with its documents linked through `link` (a blob-store key to a
-    /// short-lived URL).
-    pub fn of(order: &Order, link: impl Fn(&str) -> String) -> Self {
+    /// The view of `order`, with its documents' short-lived links.
+    pub fn of(order: &Order, links: DocumentLinks) -> Self {
+        let DocumentLinks { invoice: invoice_url, label: label_url } = links;
         let pricing = &order.pricing;
         Self {
             id: order.id.to_string(),
@@ -203,7 +211,7 @@ impl OrderView {
             promo_code: order.promo_code.as_ref().map(ToString::to_string),
             invoice: order.invoice.as_ref().map(|invoice| InvoiceView {
                 number: invoice.number.clone(),
-                url: Some(link(&invoice.document_key)),
+                url: invoice_url,
                 voided: invoice.credit_note_key.is_some(),
             }),
             payment: order.payment.as_ref().map(|payment| PaymentView {
@@ -216,7 +224,7 @@ impl OrderView {
                 carrier: shipment.carrier.clone(),
                 service: shipment.service.clone(),
                 tracking_number: shipment.tracking_number.clone(),
-                label_url: Some(link(&shipment.label_key)),
+                label_url,
             }),
             cancellation: order
                 .cancellation()

@@ -6,8 +6,11 @@
 //! carries on from its cursor.
 //!
 //! Two stores ship: [`MemoryStore`] (tests, benchmarks, throwaway runs) and [`SqliteStore`] (WAL,
-//! group commit, `synchronous=FULL` by default).
+//! group commit, `synchronous=FULL` by default). With the `testing` feature, `FlakyStore` fails
+//! commits on demand, for tests of what happens while the store fails.
 
+#[cfg(feature = "testing")]
+mod flaky;
 mod memory;
 mod sqlite;
 
@@ -19,11 +22,13 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlite_group_commit::Answer;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
 
 use crate::history::HistoryEvent;
 
+#[cfg(feature = "testing")]
+pub use flaky::FlakyStore;
 pub use memory::MemoryStore;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
@@ -216,9 +221,16 @@ pub enum StoreError {
     /// retrying later is safe.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// Another write of the same transaction failed, so this one was rolled back with it;
+    /// nothing of it happened and retrying is safe.
+    #[error("rolled back with a failed write of the same transaction")]
+    Aborted,
     /// The transaction holding a batch of writes did not commit; none of them happened.
-    #[error("the transaction did not commit: {0}")]
-    CommitFailed(String),
+    #[error("the transaction did not commit")]
+    CommitFailed(#[source] Arc<rusqlite::Error>),
+    /// A timestamp cannot be written as RFC 3339 (a year beyond 9999).
+    #[error("a timestamp cannot be stored")]
+    Timestamp(#[from] time::error::Format),
     /// The store's writer thread could not start.
     #[error("cannot start the store's writer thread")]
     Thread(#[source] std::io::Error),
@@ -240,7 +252,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         use rusqlite::ErrorCode;
         match self {
-            Self::Unavailable(_) | Self::CommitFailed(_) => true,
+            Self::Unavailable(_) | Self::Aborted | Self::CommitFailed(_) => true,
             Self::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => matches!(
                 failure.code,
                 ErrorCode::DatabaseBusy
@@ -263,7 +275,7 @@ pub struct StoreFuture<T> {
 
 enum FutureState<T> {
     Ready(Option<Result<T, StoreError>>),
-    Reply(oneshot::Receiver<Result<T, StoreError>>),
+    Written(Answer<Result<T, StoreError>, StoreError>),
     Boxed(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>),
 }
 
@@ -271,7 +283,7 @@ impl<T> std::fmt::Debug for StoreFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.state {
             FutureState::Ready(_) => "ready",
-            FutureState::Reply(_) => "reply",
+            FutureState::Written(_) => "written",
             FutureState::Boxed(_) => "boxed",
         };
         f.debug_struct("StoreFuture").field("kind", &kind).finish()
@@ -284,9 +296,11 @@ impl<T> StoreFuture<T> {
         Self { state: FutureState::Ready(Some(result)) }
     }
 
-    /// An outcome another thread will send; a dropped sender means [`StoreError::Closed`].
-    pub fn reply(receiver: oneshot::Receiver<Result<T, StoreError>>) -> Self {
-        Self { state: FutureState::Reply(receiver) }
+    /// The answer of a write to a [`sqlite_group_commit::Database`]. The job answers with the
+    /// operation's own outcome, so that a refusal that wrote nothing (`Ok(Err(..))`) does not
+    /// roll back the job's batch-mates as a failed job (`Err(..)`) does.
+    pub fn written(answer: Answer<Result<T, StoreError>, StoreError>) -> Self {
+        Self { state: FutureState::Written(answer) }
     }
 
     /// Any other future.
@@ -301,9 +315,7 @@ impl<T> Future for StoreFuture<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.state {
             FutureState::Ready(result) => Poll::Ready(result.take().unwrap_or(Err(StoreError::Closed))),
-            FutureState::Reply(receiver) => {
-                Pin::new(receiver).poll(cx).map(|answer| answer.unwrap_or(Err(StoreError::Closed)))
-            }
+            FutureState::Written(answer) => Pin::new(answer).poll(cx).map(|answer| answer.and_then(|outcome| outcome)),
             FutureState::Boxed(future) => future.as_mut().poll(cx),
         }
     }
@@ -323,7 +335,7 @@ pub trait ExecutionStore: Send + Sync + std::fmt::Debug {
     ///
     /// This is the engine's hot path (one call per step), so it returns a [`StoreFuture`]
     /// rather than a boxed future: a store that writes synchronously answers
-    /// [`StoreFuture::ready`], one with a writer thread answers [`StoreFuture::reply`].
+    /// [`StoreFuture::ready`], one with a writer thread answers [`StoreFuture::written`].
     fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()>;
 
     /// The execution named `name`.

@@ -1,37 +1,26 @@
 //! A SQLite [`ExecutionStore`] with WAL and group commit.
 //!
-//! One writer thread owns the write connection. Callers send their writes over a channel and
-//! wait; the writer takes every write that is queued (up to a batch limit), applies each inside
-//! its own savepoint of one transaction, commits once, and then answers every caller. With
-//! `synchronous=FULL` (the default) a write is on disk when its caller hears back, and thousands
-//! of concurrent executions share each fsync. Reads use a separate connection, which WAL lets run
-//! beside the writer.
+//! Writes go through one writer thread that runs every write queued (up to a batch limit) in
+//! one transaction and commits once, before answering their callers ([`sqlite_group_commit`],
+//! whose documentation says why and what a failure does to a batch). With `synchronous=FULL`
+//! (the default) a write is on disk when its caller hears back, and thousands of concurrent
+//! executions share each fsync. Reads use read-only connections, which WAL lets run beside the
+//! writer.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
-use std::thread;
+use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use sqlite_group_commit::Database;
+pub use sqlite_group_commit::Durability as Synchronous;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::oneshot;
 
 use super::{
     Change, Commit, Created, Cursor, ExecutionRecord, ExecutionStatus, ExecutionStore, StoreError, StoreFuture,
 };
 use crate::history::HistoryEvent;
-
-/// SQLite's `synchronous` setting for the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Synchronous {
-    /// Every commit is fsynced: a completed step survives power loss (the default).
-    #[default]
-    Full,
-    /// Commits survive a process crash, not necessarily power loss; much faster.
-    Normal,
-}
 
 /// How to open a [`SqliteStore`].
 #[derive(Debug, Clone)]
@@ -48,33 +37,29 @@ impl Default for SqliteOptions {
     }
 }
 
-/// How many batches of writes may wait for the writer.
-const QUEUED_BATCHES: usize = 8;
-
-/// Why the writer did not take a write.
-fn refused(error: &mpsc::TrySendError<Write>) -> StoreError {
-    match error {
-        mpsc::TrySendError::Full(_) => StoreError::Unavailable("the writer's queue is full".to_owned()),
-        mpsc::TrySendError::Disconnected(_) => StoreError::Closed,
-    }
-}
-
 /// Executions and history in a SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writes: mpsc::SyncSender<Write>,
-    reader: Arc<Mutex<Connection>>,
-    path: PathBuf,
+    db: Database,
 }
 
-/// A write waiting for the writer thread. Documents are serialized by the caller, so that the
-/// single writer thread only runs SQL.
-enum Write {
-    Create { record: Box<Row>, events: Option<Batch>, reply: oneshot::Sender<Result<Created, StoreError>> },
-    Commit { name: String, commit: Prepared, reply: oneshot::Sender<Result<(), StoreError>> },
+impl From<sqlite_group_commit::Error> for StoreError {
+    fn from(error: sqlite_group_commit::Error) -> Self {
+        use sqlite_group_commit::Error;
+        match error {
+            Error::Open { path, source } => Self::Open { path: path.display().to_string(), source },
+            Error::Spawn(source) => Self::Thread(source),
+            // Past a few batches waiting, more only grows memory and latency; the engine retries
+            // with backoff.
+            Error::Overloaded => Self::Unavailable("the writer's queue is full".to_owned()),
+            Error::Aborted => Self::Aborted,
+            Error::Commit(source) => Self::CommitFailed(source),
+            Error::Closed | Error::Read(_) => Self::Closed,
+        }
+    }
 }
 
-/// An execution row, serialized.
+/// An execution row, serialized by the caller, so that the one writer thread only runs SQL.
 struct Row {
     name: String,
     machine: String,
@@ -193,118 +178,31 @@ impl SqliteStore {
 
     /// Opens (or creates) the database at `path`.
     pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let open_error = |source| StoreError::Open { path: path.display().to_string(), source };
-        let writer = Connection::open(&path).map_err(open_error)?;
-        writer.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        let synchronous = match options.synchronous {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        };
-        writer.pragma_update(None, "synchronous", synchronous).map_err(open_error)?;
-        writer.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
-        let version: i64 = writer.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(open_error)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::UnsupportedSchema {
-                path: path.display().to_string(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
-        writer.execute_batch(SCHEMA).map_err(open_error)?;
-        writer.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(open_error)?;
-        let reader = Connection::open(&path).map_err(open_error)?;
-        reader.pragma_update(None, "busy_timeout", 5000).map_err(open_error)?;
-
-        // Bounded: past a few batches, waiting writes only grow memory and latency. A write
-        // beyond it is refused as `Unavailable`, which the engine retries with backoff.
-        let (writes, queue) = mpsc::sync_channel(options.max_batch.max(1).saturating_mul(QUEUED_BATCHES));
-        let max_batch = options.max_batch.max(1);
-        thread::Builder::new()
-            .name("asl-sqlite-writer".into())
-            .spawn(move || write_loop(writer, &queue, max_batch))
-            .map_err(StoreError::Thread)?;
-        Ok(Self { writes, reader: Arc::new(Mutex::new(reader)), path })
+        let path = path.as_ref();
+        let options = sqlite_group_commit::Options { durability: options.synchronous, max_batch: options.max_batch };
+        let db = Database::open(path, &options, |writer| create_schema(writer, path))?;
+        Ok(Self { db })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let reader = Arc::clone(&self.reader);
-        tokio::task::spawn_blocking(move || read(&reader.lock())).await.map_err(|_| StoreError::Closed)?
+        self.db.path()
     }
 }
 
-fn write_loop(mut connection: Connection, queue: &mpsc::Receiver<Write>, max_batch: usize) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match queue.try_recv() {
-                Ok(write) => batch.push(write),
-                Err(_) => break,
-            }
-        }
-        write_batch(&mut connection, batch);
+/// Creates the schema, unless the file was written by a newer engine.
+fn create_schema(writer: &Connection, path: &Path) -> Result<(), StoreError> {
+    let open_error = |source| StoreError::Open { path: path.display().to_string(), source };
+    let version: i64 = writer.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(open_error)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::UnsupportedSchema {
+            path: path.display().to_string(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
     }
-}
-
-/// Results of a batch, answered only after the commit.
-enum Outcome {
-    Create(oneshot::Sender<Result<Created, StoreError>>, Result<Created, StoreError>),
-    Commit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-}
-
-fn write_batch(connection: &mut Connection, batch: Vec<Write>) {
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let committed = (|| -> Result<(), rusqlite::Error> {
-        let mut transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for write in batch {
-            let mut savepoint = transaction.savepoint()?;
-            match write {
-                Write::Create { record, events, reply } => {
-                    let result = create(&savepoint, &record, events.as_ref());
-                    if result.is_ok() {
-                        savepoint.commit()?;
-                    } else {
-                        savepoint.rollback()?;
-                    }
-                    outcomes.push(Outcome::Create(reply, result));
-                }
-                Write::Commit { name, commit, reply } => {
-                    let result = apply(&savepoint, &name, &commit);
-                    if result.is_ok() {
-                        savepoint.commit()?;
-                    } else {
-                        savepoint.rollback()?;
-                    }
-                    outcomes.push(Outcome::Commit(reply, result));
-                }
-            }
-        }
-        transaction.commit()
-    })();
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Create(reply, result) => {
-                let _ = reply.send(match &committed {
-                    Ok(()) => result,
-                    Err(e) => Err(StoreError::CommitFailed(e.to_string())),
-                });
-            }
-            Outcome::Commit(reply, result) => {
-                let _ = reply.send(match &committed {
-                    Ok(()) => result,
-                    Err(e) => Err(StoreError::CommitFailed(e.to_string())),
-                });
-            }
-        }
-    }
+    writer.execute_batch(SCHEMA).map_err(open_error)?;
+    writer.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(open_error)
 }
 
 fn create(connection: &Connection, record: &Row, events: Option<&Batch>) -> Result<Created, StoreError> {
@@ -334,7 +232,10 @@ fn create(connection: &Connection, record: &Row, events: Option<&Batch>) -> Resu
     Ok(Created::New)
 }
 
-fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<(), StoreError> {
+/// Applies a commit. The outer error fails the write (and rolls back its batch); the inner one
+/// is the answer for an execution that is not there: the update changed nothing, so there is
+/// nothing to roll back, and the batch-mates are kept.
+fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<Result<(), StoreError>, StoreError> {
     let changed = match &commit.change {
         PreparedChange::None => connection
             .prepare_cached("UPDATE executions SET last_event_id = max(last_event_id, ?2) WHERE name = ?1")?
@@ -352,9 +253,9 @@ fn apply(connection: &Connection, name: &str, commit: &Prepared) -> Result<(), S
             .execute(params![name, status, output, error, cause, stop_date, commit.last_event_id])?,
     };
     if changed == 0 {
-        return Err(StoreError::NotFound(name.to_owned()));
+        return Ok(Err(StoreError::NotFound(name.to_owned())));
     }
-    insert_events(connection, name, commit.events.as_ref())
+    insert_events(connection, name, commit.events.as_ref()).map(Ok)
 }
 
 fn insert_events(connection: &Connection, name: &str, events: Option<&Batch>) -> Result<(), StoreError> {
@@ -367,7 +268,7 @@ fn insert_events(connection: &Connection, name: &str, events: Option<&Batch>) ->
 }
 
 fn format_time(time: OffsetDateTime) -> Result<String, StoreError> {
-    time.format(&Rfc3339).map_err(|e| StoreError::CommitFailed(format!("cannot format the timestamp {time}: {e}")))
+    Ok(time.format(&Rfc3339)?)
 }
 
 const SELECT_RECORD: &str =
@@ -436,10 +337,8 @@ fn parse_record(columns: Columns) -> Result<ExecutionRecord, StoreError> {
 #[async_trait]
 impl ExecutionStore for SqliteStore {
     async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let (record, events) = (Box::new(serialize_record(&record)?), serialize_events(&events)?);
-        self.writes.try_send(Write::Create { record, events, reply }).map_err(|e| refused(&e))?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let (record, events) = (serialize_record(&record)?, serialize_events(&events)?);
+        self.db.write(move |connection| create(connection, &record, events.as_ref())).await
     }
 
     fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()> {
@@ -447,40 +346,39 @@ impl ExecutionStore for SqliteStore {
             Ok(commit) => commit,
             Err(error) => return StoreFuture::ready(Err(error)),
         };
-        let (reply, answer) = oneshot::channel();
-        if let Err(error) = self.writes.try_send(Write::Commit { name: name.to_owned(), commit, reply }) {
-            return StoreFuture::ready(Err(refused(&error)));
-        }
-        StoreFuture::reply(answer)
+        let name = name.to_owned();
+        StoreFuture::written(self.db.write(move |connection| apply(connection, &name, &commit)))
     }
 
     async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
         let name = name.to_owned();
-        self.read(move |connection| load(connection, &name)).await
+        self.db.read(move |connection| load(connection, &name)).await
     }
 
     async fn history(&self, name: &str) -> Result<Vec<HistoryEvent>, StoreError> {
         let name = name.to_owned();
-        self.read(move |connection| {
-            let mut select = connection.prepare_cached("SELECT events FROM history WHERE execution = ?1")?;
-            let rows = select.query_map(params![name], |row| row.get::<_, String>(0))?;
-            let mut events = Vec::new();
-            for text in rows {
-                events.extend(serde_json::from_str::<Vec<HistoryEvent>>(&text?)?);
-            }
-            events.sort_by_key(|e| e.id);
-            Ok(events)
-        })
-        .await
+        self.db
+            .read(move |connection| {
+                let mut select = connection.prepare_cached("SELECT events FROM history WHERE execution = ?1")?;
+                let rows = select.query_map(params![name], |row| row.get::<_, String>(0))?;
+                let mut events = Vec::new();
+                for text in rows {
+                    events.extend(serde_json::from_str::<Vec<HistoryEvent>>(&text?)?);
+                }
+                events.sort_by_key(|e| e.id);
+                Ok(events)
+            })
+            .await
     }
 
     async fn running(&self) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.read(|connection| {
-            let mut select = connection.prepare_cached(&format!("{SELECT_RECORD} WHERE status = 'RUNNING'"))?;
-            let rows = select.query_map([], read_columns)?;
-            rows.map(|columns| parse_record(columns?)).collect()
-        })
-        .await
+        self.db
+            .read(|connection| {
+                let mut select = connection.prepare_cached(&format!("{SELECT_RECORD} WHERE status = 'RUNNING'"))?;
+                let rows = select.query_map([], read_columns)?;
+                rows.map(|columns| parse_record(columns?)).collect()
+            })
+            .await
     }
 }
 
@@ -536,18 +434,5 @@ mod tests {
         let path = dir.path().join("engine.db");
         Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         assert!(matches!(SqliteStore::open(&path), Err(StoreError::UnsupportedSchema { .. })));
-    }
-
-    #[tokio::test]
-    async fn concurrent_writes_are_grouped_and_all_land() {
-        let (_dir, store) = store();
-        let writes = (0..200).map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move { store.create(contract::record(&format!("c{i}")), vec![]).await })
-        });
-        for write in writes {
-            assert_eq!(write.await.unwrap().unwrap(), Created::New);
-        }
-        assert_eq!(store.running().await.unwrap().len(), 200);
     }
 }

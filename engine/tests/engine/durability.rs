@@ -30,11 +30,21 @@ async fn starting_twice_with_the_same_name_and_input_returns_the_existing_execut
     let second = app.engine.start_execution("order", "ord_1", json!({"id": 1})).await.unwrap();
     assert!(!first.already_existed);
     assert!(second.already_existed);
+    assert_eq!(second.start_date, first.start_date);
     app.engine.wait("ord_1").await.unwrap();
-    let third = app.engine.start_execution("order", "ord_1", json!({"id": 1})).await.unwrap();
-    assert!(third.already_existed);
-    assert_eq!(third.start_date, first.start_date);
     assert_eq!(script.calls(), 1);
+}
+
+#[tokio::test]
+async fn starting_the_name_of_an_ended_execution_is_refused_as_on_aws() {
+    let app = TestApp::new(echo("reserve").with_fn("charge", |_| async { Ok::<_, TaskFailure>(json!(1)) }));
+    app.engine.register("order", machine(&two_tasks()));
+    app.engine.start_execution("order", "ord_3", json!({"id": 3})).await.unwrap();
+    app.engine.wait("ord_3").await.unwrap();
+
+    let again = app.engine.start_execution("order", "ord_3", json!({"id": 3})).await;
+
+    assert!(matches!(again, Err(EngineError::ExecutionAlreadyExists(_))), "{again:?}");
 }
 
 #[tokio::test]
@@ -59,8 +69,11 @@ async fn concurrent_starts_of_one_name_run_one_execution() {
     });
     let mut fresh = 0;
     for start in starts {
-        if !start.await.unwrap().unwrap().already_existed {
-            fresh += 1;
+        match start.await.unwrap() {
+            Ok(started) if !started.already_existed => fresh += 1,
+            // A start that comes after the execution ended is refused, as on AWS.
+            Ok(_) | Err(EngineError::ExecutionAlreadyExists(_)) => {}
+            Err(other) => panic!("{other}"),
         }
     }
     app.engine.wait("same").await.unwrap();

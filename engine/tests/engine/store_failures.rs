@@ -2,66 +2,12 @@
 //! it is not healthy meanwhile.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use asl_engine::store::{Commit, Created, ExecutionRecord, StoreFuture};
-use asl_engine::{
-    ExecutionStatus, ExecutionStore, HistoryEvent, MemoryStore, StoreError, TaskFailure, TaskRegistry, VirtualClock,
-};
-use async_trait::async_trait;
+use asl_engine::store::FlakyStore;
+use asl_engine::{ExecutionStatus, TaskFailure, TaskRegistry, VirtualClock};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, machine};
-
-/// The in-memory store, with commits that fail on demand as a full or failing disk would:
-/// nothing of a failed commit is kept.
-#[derive(Debug, Default)]
-struct FlakyStore {
-    inner: MemoryStore,
-    /// Commits to fail from now on, one each.
-    fail_next: AtomicUsize,
-    /// While set, every commit fails.
-    down: AtomicBool,
-    /// Commits refused so far.
-    refused: AtomicUsize,
-}
-
-impl FlakyStore {
-    fn refuse(&self) -> bool {
-        let once = self.fail_next.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok();
-        let refuse = once || self.down.load(Ordering::Acquire);
-        if refuse {
-            self.refused.fetch_add(1, Ordering::AcqRel);
-        }
-        refuse
-    }
-}
-
-#[async_trait]
-impl ExecutionStore for FlakyStore {
-    async fn create(&self, record: ExecutionRecord, events: Vec<HistoryEvent>) -> Result<Created, StoreError> {
-        self.inner.create(record, events).await
-    }
-
-    fn commit(&self, name: &str, commit: Commit) -> StoreFuture<()> {
-        if self.refuse() {
-            return StoreFuture::ready(Err(StoreError::CommitFailed("disk I/O error".into())));
-        }
-        self.inner.commit(name, commit)
-    }
-
-    async fn load(&self, name: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.inner.load(name).await
-    }
-
-    async fn history(&self, name: &str) -> Result<Vec<HistoryEvent>, StoreError> {
-        self.inner.history(name).await
-    }
-
-    async fn running(&self) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.inner.running().await
-    }
-}
 
 fn three_steps() -> Value {
     json!({"StartAt": "Reserve", "States": {
@@ -79,18 +25,18 @@ fn tasks() -> TaskRegistry {
 
 #[tokio::test]
 async fn an_execution_whose_store_write_fails_once_is_retried_and_completes() {
-    let store = Arc::new(FlakyStore::default());
+    let store = Arc::new(FlakyStore::new());
     let app = TestApp::with_store(tasks(), store.clone(), VirtualClock::new());
     app.engine.register("order", machine(&three_steps()));
     // The start is written by `create`; the commits of the steps after it fail, twice.
-    store.fail_next.store(2, Ordering::Release);
+    store.fail_next(2);
 
     app.engine.start_execution("order", "ord_flaky", json!({"id": 1})).await.unwrap();
     let done = app.engine.wait("ord_flaky").await.expect("the execution ends instead of stalling");
 
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
     assert_eq!(done.output.as_deref(), Some(&json!({"id": 1, "reserved": true, "note": "noted", "charged": true})));
-    assert_eq!(store.refused.load(Ordering::Acquire), 2);
+    assert_eq!(store.refused(), 2);
     let ids: Vec<u64> = app.engine.history("ord_flaky").await.unwrap().iter().map(|e| e.id).collect();
     let expected: Vec<u64> = (1..=u64::try_from(ids.len()).unwrap()).collect();
     assert_eq!(ids, expected, "a retried write records its events once, in order");
@@ -99,10 +45,10 @@ async fn an_execution_whose_store_write_fails_once_is_retried_and_completes() {
 
 #[tokio::test]
 async fn while_the_store_is_down_the_engine_reports_itself_unhealthy_and_recovers_after() {
-    let store = Arc::new(FlakyStore::default());
+    let store = Arc::new(FlakyStore::new());
     let app = TestApp::with_store(tasks(), store.clone(), VirtualClock::new());
     app.engine.register("order", machine(&three_steps()));
-    store.down.store(true, Ordering::Release);
+    store.set_down(true);
 
     app.engine.start_execution("order", "ord_outage", json!({"id": 2})).await.unwrap();
     while app.engine.health().is_healthy() {
@@ -112,7 +58,7 @@ async fn while_the_store_is_down_the_engine_reports_itself_unhealthy_and_recover
     assert_eq!(health.store_writes_retrying, 1, "{health:?}");
     assert!(health.store_error.as_deref().is_some_and(|e| e.contains("disk I/O error")), "{health:?}");
 
-    store.down.store(false, Ordering::Release);
+    store.set_down(false);
     let done = app.engine.wait("ord_outage").await.expect("the execution ends once the store is back");
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
     assert!(app.engine.health().is_healthy(), "{:?}", app.engine.health());

@@ -145,11 +145,14 @@ async fn order(State(console): State<Console>, Path(id): Path<String>) -> Result
         .filter(|shipment| shipment.order_id == id)
         .collect();
     let emails = emails_of(&console.mailer, &id).await.map_err(unavailable)?;
-    let link = |key: &str| console.blobs.link(key, LINK_TTL);
+    let invoice = order.invoice.as_ref();
     let documents = pages::Documents {
-        invoice: order.invoice.as_ref().map(|invoice| (invoice.number.clone(), link(&invoice.document_key))),
-        credit_note: order.invoice.as_ref().and_then(|invoice| invoice.credit_note_key.as_deref()).map(link),
-        label: order.shipment.as_ref().map(|shipment| link(&shipment.label_key)),
+        invoice: link(&console.blobs, invoice.map(|invoice| invoice.document_key.as_str()))
+            .await?
+            .zip(invoice.map(|invoice| invoice.number.clone()))
+            .map(|(link, number)| (number, link)),
+        credit_note: link(&console.blobs, invoice.and_then(|invoice| invoice.credit_note_key.as_deref())).await?,
+        label: link(&console.blobs, order.shipment.as_ref().map(|shipment| shipment.label_key.as_str())).await?,
     };
     let page = OrderPage {
         order: &order,
@@ -158,6 +161,14 @@ async fn order(State(console): State<Console>, Path(id): Path<String>) -> Result
         now: time::OffsetDateTime::now_utc(),
     };
     Ok(Html(pages::order(&page).into_string()).into_response())
+}
+
+/// A signed link to the document at `key`, if there is one.
+async fn link(blobs: &FsBlobStore, key: Option<&str>) -> Result<Option<String>, ApiError> {
+    match key {
+        Some(key) => Ok(Some(blobs.link(key, LINK_TTL).await.map_err(unavailable)?)),
+        None => Ok(None),
+    }
 }
 
 /// The emails sent about `order`, oldest first, parsed as a mail client would.

@@ -88,6 +88,10 @@ const ORDER_MIGRATIONS: &[&str] = &[
         UNIQUE (year, seq)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 3: outbox entries are marked by their order, as the API marks the workflow it started.
+    r"
+    CREATE INDEX outbox_undispatched_by_order ON outbox (order_id) WHERE dispatched_at IS NULL;
+    ",
 ];
 
 /// Why a database file could not be brought up to date.
@@ -129,6 +133,10 @@ pub(super) fn run(conn: &mut Connection, schema: &Schema) -> Result<(), Migratio
 mod tests {
     use super::*;
 
+    fn latest() -> i64 {
+        i64::try_from(ORDER_MIGRATIONS.len()).unwrap()
+    }
+
     fn version(conn: &Connection) -> i64 {
         conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap()
     }
@@ -142,7 +150,7 @@ mod tests {
         conn.pragma_update(None, "user_version", 1).unwrap();
 
         run(&mut conn, &ORDERS).unwrap();
-        assert_eq!(version(&conn), 2);
+        assert_eq!(version(&conn), latest());
         let id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0)).unwrap();
         assert_eq!(id, ORDERS.application_id);
         conn.execute("INSERT INTO invoice_counters (year, last) VALUES (2026, 1)", []).unwrap();
@@ -153,7 +161,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         run(&mut conn, &ORDERS).unwrap();
         run(&mut conn, &ORDERS).unwrap();
-        assert_eq!(version(&conn), 2);
+        assert_eq!(version(&conn), latest());
     }
 
     #[test]

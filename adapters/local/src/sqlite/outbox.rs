@@ -1,13 +1,13 @@
 //! `WorkflowOutbox` on SQLite: the `outbox` rows that `SqliteOrderStore::place` writes in the
 //! same transaction as each new order.
 //!
-//! A row is pending until it is marked started (`dispatched_at` set). A dispatcher that dies
-//! between starting a workflow and marking its row starts it again on the next pass, which is
-//! safe because workflows are named after their order (`WorkflowStarter::start` is idempotent).
+//! A row is pending until it is marked started (`dispatched_at` set). Whoever dies between
+//! starting a workflow and marking its row leaves it to be started again, which is safe because
+//! workflows are named after their order (`WorkflowStarter::start` is idempotent).
 
 use async_trait::async_trait;
 use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::{PendingStart, StoreError, WorkflowOutbox};
+use orderflow_domain::ports::{StoreError, WorkflowOutbox};
 use rusqlite::params;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -23,39 +23,35 @@ fn unavailable(error: DbError) -> StoreError {
 
 #[async_trait]
 impl WorkflowOutbox for SqliteOrderStore {
-    async fn pending_starts(&self, limit: usize) -> Result<Vec<PendingStart>, StoreError> {
+    async fn pending_starts(&self, limit: usize) -> Result<Vec<OrderId>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<(i64, String)> = self
+        let rows: Vec<String> = self
             .db
             .read(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT seq, order_id FROM outbox WHERE dispatched_at IS NULL AND kind = ?1 ORDER BY seq LIMIT ?2",
+                    "SELECT order_id FROM outbox WHERE dispatched_at IS NULL AND kind = ?1 ORDER BY seq LIMIT ?2",
                 )?;
-                let rows = stmt.query_map(params![START_WORKFLOW, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let rows = stmt.query_map(params![START_WORKFLOW, limit], |r| r.get(0))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await
             .map_err(unavailable)?;
-        rows.into_iter()
-            .map(|(entry, order)| {
-                let order = OrderId::parse(&order).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-                Ok(PendingStart { entry, order })
-            })
-            .collect()
+        rows.iter().map(|order| OrderId::parse(order).map_err(|e| StoreError::Unavailable(Box::new(e)))).collect()
     }
 
-    async fn mark_started(&self, entries: &[i64]) -> Result<(), StoreError> {
-        if entries.is_empty() {
+    async fn mark_started(&self, orders: &[OrderId]) -> Result<(), StoreError> {
+        if orders.is_empty() {
             return Ok(());
         }
-        let entries = entries.to_vec();
+        let orders = orders.to_vec();
         let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         self.db
             .write(move |conn| {
-                let mut mark = conn
-                    .prepare_cached("UPDATE outbox SET dispatched_at = ?1 WHERE seq = ?2 AND dispatched_at IS NULL")?;
-                for entry in &entries {
-                    mark.execute(params![now, entry])?;
+                let mut mark = conn.prepare_cached(
+                    "UPDATE outbox SET dispatched_at = ?1 WHERE order_id = ?2 AND kind = ?3 AND dispatched_at IS NULL",
+                )?;
+                for order in &orders {
+                    mark.execute(params![now, order.as_str(), START_WORKFLOW])?;
                 }
                 Ok(())
             })

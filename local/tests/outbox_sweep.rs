@@ -1,5 +1,5 @@
-//! The outbox dispatcher with starts that keep failing: it backs off per entry, lets the
-//! entries behind a failing one through, and does not spin.
+//! The outbox sweeper with starts that keep failing: it backs off per order, lets the orders
+//! behind a failing one through, and does not spin.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,50 +8,38 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use orderflow::outbox::dispatch_outbox;
+use orderflow::outbox::sweep_outbox;
 use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::{BoxError, PendingStart, StoreError, WorkflowOutbox, WorkflowStarter};
+use orderflow_domain::ports::{BoxError, StoreError, WorkflowOutbox, WorkflowStarter};
 use std::sync::Mutex;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 fn order(n: usize) -> OrderId {
     OrderId::parse(&format!("ord_01JD4S5Z8X3Q9V7W2N6M{n:06}")).unwrap()
 }
 
-/// An outbox in memory: entries by sequence number, and whether each was marked started.
+/// An outbox in memory: orders oldest first, and whether each was marked started.
 #[derive(Debug, Default)]
 struct MemoryOutbox {
-    entries: Mutex<BTreeMap<i64, (OrderId, bool)>>,
+    entries: Mutex<Vec<(OrderId, bool)>>,
 }
 
 impl MemoryOutbox {
     fn with_orders(orders: impl IntoIterator<Item = OrderId>) -> Self {
-        let entries = orders.into_iter().zip(1..).map(|(order, seq)| (seq, (order, false))).collect();
-        Self { entries: Mutex::new(entries) }
+        Self { entries: Mutex::new(orders.into_iter().map(|order| (order, false)).collect()) }
     }
 }
 
 #[async_trait]
 impl WorkflowOutbox for MemoryOutbox {
-    async fn pending_starts(&self, limit: usize) -> Result<Vec<PendingStart>, StoreError> {
-        Ok(self
-            .entries
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, (_, started))| !started)
-            .take(limit)
-            .map(|(seq, (order, _))| PendingStart { entry: *seq, order: order.clone() })
-            .collect())
+    async fn pending_starts(&self, limit: usize) -> Result<Vec<OrderId>, StoreError> {
+        let entries = self.entries.lock().unwrap();
+        Ok(entries.iter().filter(|(_, started)| !started).take(limit).map(|(order, _)| order.clone()).collect())
     }
 
-    async fn mark_started(&self, entries: &[i64]) -> Result<(), StoreError> {
-        let mut all = self.entries.lock().unwrap();
-        for entry in entries {
-            if let Some((_, started)) = all.get_mut(entry) {
-                *started = true;
-            }
+    async fn mark_started(&self, orders: &[OrderId]) -> Result<(), StoreError> {
+        for (order, started) in self.entries.lock().unwrap().iter_mut() {
+            *started |= orders.contains(order);
         }
         Ok(())
     }
@@ -90,9 +78,9 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn run(outbox: Arc<MemoryOutbox>, starter: Arc<Starter>, wake: Arc<Notify>) -> Running {
+fn run(outbox: Arc<MemoryOutbox>, starter: Arc<Starter>) -> Running {
     let stop = CancellationToken::new();
-    let task = tokio::spawn(dispatch_outbox(outbox, starter, wake, stop.clone()));
+    let task = tokio::spawn(sweep_outbox(outbox, starter, stop.clone()));
     Running { stop, task }
 }
 
@@ -105,26 +93,21 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_whose_start_keeps_failing_is_not_retried_on_every_wake_up() {
+async fn an_order_whose_start_keeps_failing_backs_off_and_the_others_start_once() {
     let poisoned = order(0);
     let outbox = Arc::new(MemoryOutbox::with_orders((0..10).map(order)));
     let starter = Arc::new(Starter { failing: HashSet::from([poisoned.clone()]), ..Starter::default() });
-    let wake = Arc::new(Notify::new());
-    let dispatcher = run(Arc::clone(&outbox), Arc::clone(&starter), Arc::clone(&wake));
+    let sweeper = run(Arc::clone(&outbox), Arc::clone(&starter));
 
     until("the other orders start", || (1..10).all(|n| starter.started(&order(n)))).await;
-    // A busy shop: an order placed (and the dispatcher woken) every millisecond for a while.
-    for _ in 0..1000 {
-        wake.notify_one();
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    dispatcher.stop.cancel();
-    dispatcher.task.await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sweeper.stop.cancel();
+    sweeper.task.await.unwrap();
 
-    // With backoff from 100 ms doubling, a second or so leaves room for a handful of tries;
-    // retrying on each wake-up makes hundreds.
+    // With backoff from 100 ms doubling, a second or so leaves room for a handful of tries; a
+    // sweeper that spun on the failing order would make thousands.
     let attempts = starter.attempts(&poisoned);
-    assert!((1..=10).contains(&attempts), "the failing order was tried {attempts} times");
+    assert!((2..=10).contains(&attempts), "the failing order was tried {attempts} times");
     assert!((1..10).all(|n| starter.attempts(&order(n)) == 1), "{:?}", starter.attempts.lock().unwrap());
 }
 
@@ -134,11 +117,11 @@ async fn orders_behind_more_failing_starts_than_a_batch_still_start() {
     let failing: HashSet<OrderId> = (0..600).map(order).collect();
     let outbox = Arc::new(MemoryOutbox::with_orders((0..605).map(order)));
     let starter = Arc::new(Starter { failing, ..Starter::default() });
-    let dispatcher = run(Arc::clone(&outbox), Arc::clone(&starter), Arc::new(Notify::new()));
+    let sweeper = run(Arc::clone(&outbox), Arc::clone(&starter));
 
     until("the orders behind the failing ones start", || (600..605).all(|n| starter.started(&order(n)))).await;
-    dispatcher.stop.cancel();
-    dispatcher.task.await.unwrap();
+    sweeper.stop.cancel();
+    sweeper.task.await.unwrap();
 
     let most = (0..600).map(|n| starter.attempts(&order(n))).max().unwrap();
     assert!(most <= 10, "a failing order was tried {most} times");

@@ -1,0 +1,263 @@
+//! Every port contract suite against the AWS adapters, on two emulators: `ministack` first,
+//! `moto` as a second opinion. Each test makes its own table and bucket, so they run in parallel
+//! on one emulator.
+//!
+//! The tests are `#[ignore]`d: a plain `cargo test` has no emulator, and starting Python
+//! servers from inside a test binary would hide an install and two processes in a unit test run.
+//! `scripts/aws-emulators.sh` installs the pinned emulators, starts them, runs these with
+//! `--ignored`, and stops them. Run with `--ignored` but without the emulators, every test fails
+//! (it never passes without having talked to one).
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use orderflow_adapters_aws::{
+    Clients, DynamoInventory, DynamoInvoiceNumbers, DynamoOrderStore, S3BlobStore, SesMailer, Table, table,
+};
+use orderflow_domain::ports::{BlobStore, OutgoingEmail};
+use orderflow_port_contracts as contracts;
+use orderflow_port_contracts::mailer::Sent;
+
+/// The sender every test email is from.
+const SENDER: &str = "orders@example.com";
+
+/// An emulator these tests run on.
+#[derive(Debug, Clone, Copy)]
+enum Emulator {
+    Ministack,
+    Moto,
+}
+
+impl Emulator {
+    /// Where the script started it: `MINISTACK_URL` / `MOTO_URL`.
+    fn endpoint(self) -> String {
+        let variable = match self {
+            Self::Ministack => "MINISTACK_URL",
+            Self::Moto => "MOTO_URL",
+        };
+        std::env::var(variable)
+            .unwrap_or_else(|_| panic!("{variable} is not set: run these tests with scripts/aws-emulators.sh"))
+    }
+
+    /// Clients for this emulator, with the fake credentials emulators take.
+    async fn clients(self) -> Clients {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
+            .load()
+            .await;
+        Clients::new(&config, true)
+    }
+}
+
+/// A name no other test uses, valid for a table and a bucket.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_ascii_lowercase())
+}
+
+async fn fresh_table(emulator: Emulator) -> Table {
+    let clients = emulator.clients().await;
+    let name = unique("orders");
+    table::create(&clients.dynamodb, &name).await.expect("creating a table");
+    Table::new(clients.dynamodb, name)
+}
+
+async fn order_store(emulator: Emulator) -> DynamoOrderStore {
+    DynamoOrderStore::new(fresh_table(emulator).await)
+}
+
+async fn inventory(emulator: Emulator) -> DynamoInventory {
+    let inventory = DynamoInventory::new(fresh_table(emulator).await);
+    inventory.seed(&contracts::fixtures::catalog()).await.expect("seeding the stock");
+    inventory
+}
+
+async fn invoice_numbers(emulator: Emulator) -> DynamoInvoiceNumbers {
+    DynamoInvoiceNumbers::new(fresh_table(emulator).await)
+}
+
+async fn blob_store(emulator: Emulator) -> S3BlobStore {
+    let clients = emulator.clients().await;
+    let bucket = unique("documents");
+    clients.s3.create_bucket().bucket(&bucket).send().await.expect("creating a bucket");
+    S3BlobStore::new(clients.s3, bucket)
+}
+
+async fn mailer(emulator: Emulator) -> SesMailer {
+    let clients = emulator.clients().await;
+    // Both emulators refuse mail from an unknown identity, as SES does; creating it again is harmless.
+    let _ = clients.ses.create_email_identity().email_identity(SENDER).send().await;
+    SesMailer::new(clients.ses, fresh_table(emulator).await)
+}
+
+/// What ministack shows of a sent message: its subject and text body, not its bytes.
+#[derive(Debug)]
+struct Shown {
+    subject: String,
+    text: String,
+}
+
+impl Sent for Shown {
+    fn is(&self, email: &OutgoingEmail) -> bool {
+        let Some(message) = mail_parser::MessageParser::default().parse(&email.message) else { return false };
+        message.subject() == Some(self.subject.as_str())
+            && message.body_text(0).is_some_and(|text| text.trim_end() == self.text.trim_end())
+    }
+}
+
+/// What an emulator's SES read-back holds.
+async fn read_back(emulator: Emulator) -> serde_json::Value {
+    let path = match emulator {
+        Emulator::Ministack => "/_ministack/ses/messages",
+        Emulator::Moto => "/moto-api/data.json",
+    };
+    let response = reqwest::get(format!("{}{path}", emulator.endpoint())).await.expect("reading the SES read-back");
+    response.error_for_status().expect("the SES read-back answers").json().await.expect("the read-back is JSON")
+}
+
+/// The messages ministack shows whose subject names `key`.
+async fn shown_by_ministack(key: &str) -> Vec<Shown> {
+    let messages = read_back(Emulator::Ministack).await;
+    let accounts = messages["messages"].as_object().cloned().unwrap_or_default();
+    let text = |message: &serde_json::Value, field: &str| message[field].as_str().unwrap_or_default().to_owned();
+    accounts
+        .values()
+        .flat_map(|messages| messages.as_array().cloned().unwrap_or_default())
+        .filter(|message| message["Subject"].as_str().is_some_and(|subject| subject.contains(key)))
+        .map(|message| Shown { subject: text(&message, "Subject"), text: text(&message, "BodyText") })
+        .collect()
+}
+
+/// The raw messages moto kept whose subject names `key`, byte for byte.
+async fn kept_by_moto(key: &str) -> Vec<Vec<u8>> {
+    let state = read_back(Emulator::Moto).await;
+    let messages = state["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let subject = format!("({key})\r\n");
+    messages
+        .iter()
+        .filter_map(|message| message["raw_data"].as_str())
+        .filter(|raw| raw.contains(&subject))
+        .map(|raw| raw.as_bytes().to_vec())
+        .collect()
+}
+
+/// What following a presigned link gets: the object, or `None` when S3 refuses.
+async fn follow(link: &str) -> Option<Vec<u8>> {
+    let response = reqwest::get(link).await.expect("following a link");
+    response.status().is_success().then_some(())?;
+    Some(response.bytes().await.expect("reading the linked object").to_vec())
+}
+
+/// One `#[tokio::test]` per function of a suite on `$emulator`, each with a fresh adapter made
+/// by `$fresh`, bound to `$adapter` for the suite's arguments.
+macro_rules! contract_tests {
+    ($emulator:ident, $suite:ident, fresh $fresh:ident, |$adapter:ident| $args:tt => $($name:ident),+ $(,)?) => {
+        mod $suite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+                async fn $name() {
+                    let $adapter = $fresh(Emulator::$emulator).await;
+                    contracts::$suite::$name $args.await;
+                }
+            )+
+        }
+    };
+}
+
+/// Every suite on one emulator, in a module named after it; `$sent_under` reads its SES back.
+macro_rules! suites_on {
+    ($module:ident, $emulator:ident, $sent_under:ident) => {
+        mod $module {
+            use super::*;
+
+            contract_tests! {
+                $emulator, order_store, fresh order_store, |store| (&store) =>
+                a_placed_order_is_stored_as_it_was_given,
+                getting_an_order_never_placed_is_none,
+                placing_twice_with_the_same_key_returns_the_first_order,
+                reusing_a_key_for_another_request_is_refused,
+                idempotency_keys_are_scoped_to_the_customer,
+                the_order_placed_under_a_key_is_found_as_it_is_now,
+                concurrent_first_placements_under_one_key_make_one_order,
+                saving_returns_the_order_with_its_next_version,
+                saving_a_stale_version_conflicts,
+                concurrent_saves_of_one_version_let_one_win,
+                saving_an_order_never_placed_is_not_found,
+                list_pages_newest_first,
+                list_filters_by_customer_and_status,
+                list_without_a_customer_shows_every_customers_orders_newest_first,
+            }
+
+            contract_tests! {
+                $emulator, workflow_outbox, fresh order_store, |store| (&store, &store) =>
+                every_placed_order_waits_to_start_oldest_first_until_marked,
+                a_replayed_placement_queues_no_second_start,
+                pending_starts_returns_at_most_the_limit,
+                marking_an_order_twice_or_none_at_all_is_harmless,
+            }
+
+            contract_tests! {
+                $emulator, inventory, fresh inventory, |inventory| (&inventory) =>
+                levels_show_every_sku_kept_and_none_other,
+                reserving_holds_units_in_the_warehouse,
+                reserving_is_all_or_nothing,
+                reserving_a_sku_the_inventory_does_not_keep_is_refused,
+                reserving_again_for_the_same_order_is_a_no_op,
+                release_gives_the_reserved_units_back,
+                release_after_release_is_a_no_op,
+                releasing_an_order_that_reserved_nothing_is_a_no_op,
+                commit_takes_the_reserved_units_out_of_the_warehouse_once,
+                release_after_commit_is_a_no_op,
+                stock_is_never_negative_under_concurrent_reservations,
+            }
+
+            contract_tests! {
+                $emulator, invoice_numbers, fresh invoice_numbers, |numbers| (&numbers) =>
+                invoice_numbers_are_gap_free_and_stable_per_order,
+                the_number_an_order_was_assigned_is_found_without_assigning_one,
+                concurrent_assignments_give_each_order_one_number_without_gaps,
+            }
+
+            contract_tests! {
+                $emulator, mailer, fresh mailer, |mailer| (&mailer, async |key: &str| $sent_under(key).await) =>
+                sending_twice_with_the_same_key_sends_the_first_email_once,
+                concurrent_sends_of_one_key_send_one_email,
+                emails_under_different_keys_are_each_sent,
+            }
+
+            contract_tests! {
+                $emulator, blobs, fresh blob_store, |store| (&store) =>
+                a_blob_put_is_got_back_whole,
+                putting_a_blob_twice_keeps_the_last,
+                a_key_never_put_is_none,
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+            async fn a_presigned_link_leads_to_its_blob() {
+                let store = blob_store(Emulator::$emulator).await;
+                contracts::blobs::a_link_leads_to_its_blob(&store, async |link: &str| follow(link).await).await;
+            }
+        }
+    };
+}
+
+suites_on!(ministack, Ministack, shown_by_ministack);
+suites_on!(moto, Moto, kept_by_moto);
+
+/// S3 refuses a presigned link once it has expired. On ministack only: it checks the expiry as
+/// S3 does, moto (5.2) serves an expired link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+async fn a_presigned_link_stops_working_when_it_expires() {
+    let store = blob_store(Emulator::Ministack).await;
+    store.put("invoices/expiring.pdf", b"%PDF-1.7".to_vec(), "application/pdf").await.expect("putting a blob");
+    let link = store.link("invoices/expiring.pdf", Duration::from_secs(1)).await.expect("presigning");
+    assert!(follow(&link).await.is_some(), "the link works while it lasts");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(follow(&link).await, None, "and not after");
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The AWS adapters' port contract suites on emulators: installs the pinned ministack and
+# moto[server] in a venv under the target directory, starts both on free loopback ports, runs
+# the ignored emulator tests of orderflow-adapters-aws against them, and stops them by PID.
+# Extra arguments go to the test binary (a filter such as `ministack::inventory`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+venv="$target/tools/aws-emulators"
+ministack_version=1.5.33
+moto_version=5.2.5
+
+if ! "$venv/bin/pip" show --quiet "ministack==$ministack_version" "moto==$moto_version" >/dev/null 2>&1 \
+  || [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/ministack" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "ministack==$ministack_version" "moto[server]==$moto_version"
+fi
+# Build first, so the emulators do not sit idle through a compile.
+cargo test --quiet --locked -p orderflow-adapters-aws --test emulators --no-run
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ministack_port=$(free_port)
+moto_port=$(free_port)
+logs=$(mktemp -d)
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap stop EXIT
+
+# ministack's IoT service would also listen on 8883 (MQTT over TLS): off, so two runs never collide.
+BIND_HOST=127.0.0.1 GATEWAY_PORT="$ministack_port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
+pids+=($!)
+# moto_server serves requests on threads and checks DynamoDB conditions without a lock, so two
+# racing conditional writes can both pass, which DynamoDB never allows: serve one request at a
+# time (werkzeug's `threaded=False`), so each request is atomic, as each DynamoDB write is.
+MOTO_PORT="$moto_port" "$venv/bin/python" - "$moto_port" >"$logs/moto.log" 2>&1 <<'PY' &
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),
+           threaded=False, request_handler=MotoRequestHandler)
+PY
+pids+=($!)
+
+wait_for() { # name url
+  for _ in $(seq 1 150); do
+    if curl --silent --fail --output /dev/null "$2"; then return 0; fi
+    sleep 0.2
+  done
+  echo "$1 did not start; its log:" >&2
+  cat "$logs/$1.log" >&2
+  return 1
+}
+wait_for ministack "http://127.0.0.1:$ministack_port/_ministack/health"
+wait_for moto "http://127.0.0.1:$moto_port/moto-api/"
+
+started=$(date +%s%3N)
+status=0
+MINISTACK_URL="http://127.0.0.1:$ministack_port" MOTO_URL="http://127.0.0.1:$moto_port" \
+  cargo test --quiet --locked -p orderflow-adapters-aws --test emulators -- --ignored "$@" || status=$?
+elapsed=$(( $(date +%s%3N) - started ))
+printf 'emulator suites: %d.%03d s\n' $(( elapsed / 1000 )) $(( elapsed % 1000 ))
+if [ "$status" -ne 0 ]; then
+  echo "== ministack log (tail)" >&2; tail -n 40 "$logs/ministack.log" >&2
+  echo "== moto log (tail)" >&2; tail -n 40 "$logs/moto.log" >&2
+fi
+exit "$status"
