@@ -15,6 +15,9 @@ step "tests"
 npm ci --no-audit --no-fund --prefix engine/tests/differential
 cargo test --workspace --locked
 
+step "the console in a browser"
+scripts/console-browser.sh
+
 step "AWS adapters: the port contract suites on ministack and moto"
 scripts/aws-emulators.sh
 

@@ -10,10 +10,12 @@
 //! - [`outbox`]: the sweeper that starts the workflow of every order whose start failed.
 //! - [`faults`]: optional fault injection into the saga's tasks.
 //! - [`local_routes`]: `/_local/...`: the simulators' ledgers and the signed document links.
+//! - [`console`]: `/_local/console`: orders and their executions drawn in a browser.
 //! - [`server`]: the HTTP accept loop with its timeouts, and the overload guards.
 //! - [`telemetry`]: logs for a terminal, or JSON.
 
 pub mod config;
+pub mod console;
 pub mod faults;
 pub mod local_routes;
 pub mod outbox;
@@ -208,7 +210,9 @@ pub async fn serve(
             stop.clone(),
         )))
     };
-    let app = orderflow_api::app(runtime.state.clone()).merge(local_routes::router(&runtime));
+    let app = orderflow_api::app(runtime.state.clone())
+        .merge(local_routes::router(&runtime))
+        .merge(console::router(&runtime)?);
     let app = server::guarded(app, runtime.limits);
     server::serve(listener, app, runtime.limits.header_read_timeout, shutdown).await;
     stop.cancel();

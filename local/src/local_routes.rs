@@ -62,7 +62,7 @@ pub fn router(runtime: &Runtime) -> Router {
 }
 
 /// Lets through only requests whose connection comes from a loopback address.
-async fn loopback_only(
+pub(crate) async fn loopback_only(
     peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
     request: Request,
     next: Next,

@@ -16,7 +16,8 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         address = %address,
         data_dir = %config.data_dir.display(),
-        "orderflow is serving; try GET /api/v0/products"
+        console = %format!("http://{address}/_local/console"),
+        "orderflow is serving; try GET /api/v0/products, or open the console"
     );
     serve(listener, runtime, shutdown_signal()).await
 }
