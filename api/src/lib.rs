@@ -48,7 +48,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{AuthMode, Caller};
+pub use auth::{AuthMode, Caller, GatewayClaims};
 pub use executions::ExecutionHistory;
 use problem::ApiError;
 
