@@ -24,6 +24,7 @@ const RETRY_CAP: Duration = Duration::from_secs(60);
 /// when the earlier ones are started or their backoff ends. Bounds the sweeper's memory and
 /// the size of each read.
 const MAX_BACKING_OFF: usize = 4096;
+
 /// An order whose start failed, and when to try it again.
 #[derive(Debug, Clone, Copy)]
 struct Backoff {
