@@ -22,6 +22,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use orderflow_adapters_aws::{
     Clients, DynamoInventory, DynamoInvoiceNumbers, DynamoOrderStore, S3BlobStore, SesMailer, StepFunctionsWorkflows,
     Table,
@@ -83,17 +84,22 @@ impl Aws {
     /// What the saga's tasks use.
     pub fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let simulated = config.payments == PaymentPartner::Simulator || config.carrier == CarrierPartner::Simulator;
+        if simulated {
+            std::fs::create_dir_all(&config.simulator_dir)
+                .with_context(|| format!("cannot create SIMULATOR_DIR {}", config.simulator_dir.display()))?;
+        }
         let payments: Arc<dyn PaymentGateway> = match config.payments {
             PaymentPartner::Simulator => Arc::new(
                 PaymentSimulator::open(config.simulator_dir.join("payments.db"), Durability::Normal)
-                    .map_err(anyhow::Error::from)?
+                    .context("cannot open the payment simulator's ledger")?
                     .with_clock(Arc::clone(&clock)),
             ),
         };
         let carrier: Arc<dyn Carrier> = match config.carrier {
             CarrierPartner::Simulator => Arc::new(
                 CarrierSimulator::open(config.simulator_dir.join("carrier.db"), Durability::Normal)
-                    .map_err(anyhow::Error::from)?,
+                    .context("cannot open the carrier simulator's records")?,
             ),
         };
         Ok(Saga {
@@ -121,5 +127,5 @@ impl Aws {
 }
 
 fn catalog() -> anyhow::Result<Catalog> {
-    Catalog::from_json(CATALOG).map_err(|e| anyhow::anyhow!("the built-in catalog is invalid: {e}"))
+    Catalog::from_json(CATALOG).context("the built-in catalog is invalid")
 }
