@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AWS adapters' port contract suites on emulators: installs the pinned ministack and
 # moto[server] in a venv under the target directory, starts both on free loopback ports, runs
-# the ignored emulator tests of orderflow-adapters-aws against them, and stops them by PID.
+# the ignored emulator tests of orderflow-adapters-aws against them (the port contract suites,
+# and Step Functions on ministack), and stops them by PID.
 # Extra arguments go to the test binary (a filter such as `ministack::inventory`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,6 @@
 //! Who is calling, and how the API learns it: the one place authentication plugs in.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use axum::extract::FromRequestParts;
@@ -31,6 +32,34 @@ pub enum AuthMode {
     /// A trusted gateway in front of the API authenticated the customer and names them in this
     /// header. Never expose the API directly in this mode.
     GatewayHeader(http::HeaderName),
+    /// Behind API Gateway's JWT authorizer (the Lambda host): the gateway verified the token, and
+    /// the host hands its claims over as a [`GatewayClaims`] request extension. The customer is
+    /// the value of `customer_claim`; a caller granted `operator_scope` (among the token's scopes,
+    /// or in its `scope` claim) is an operator. A request without claims is `401`.
+    JwtClaims { customer_claim: String, operator_scope: String },
+}
+
+/// The claims of the JWT that API Gateway's authorizer verified, put on the request by the host
+/// that received them (the Lambda host reads them from the request context). The API reads them
+/// in [`AuthMode::JwtClaims`] and never sees the token itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayClaims {
+    /// Each claim, as API Gateway passes them: strings.
+    pub claims: HashMap<String, String>,
+    /// The token's scopes, when the authorizer lists them.
+    pub scopes: Vec<String>,
+}
+
+impl GatewayClaims {
+    /// Whether the token grants `scope`: listed by the authorizer, or in the space-separated
+    /// `scope` claim of an OAuth access token.
+    pub fn grants(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|granted| granted == scope)
+            || self
+                .claims
+                .get("scope")
+                .is_some_and(|claim| claim.split_ascii_whitespace().any(|granted| granted == scope))
+    }
 }
 
 impl Caller {
@@ -56,6 +85,24 @@ impl FromRequestParts<AppState> for Caller {
                 CustomerId::parse(raw)
                     .map(Self::Customer)
                     .map_err(|e| ApiError::InvalidParameters(vec![InvalidParam::header(name.as_str(), e.reason())]))
+            }
+            AuthMode::JwtClaims { customer_claim, operator_scope } => {
+                let claims = parts
+                    .extensions
+                    .get::<GatewayClaims>()
+                    .ok_or_else(|| ApiError::Unauthorized("the request carries no verified token".to_owned()))?;
+                if claims.grants(operator_scope) {
+                    return Ok(Self::Operator);
+                }
+                let raw = claims.claims.get(customer_claim).ok_or_else(|| {
+                    ApiError::Unauthorized(format!("the token has no `{customer_claim}` claim naming a customer"))
+                })?;
+                CustomerId::parse(raw).map(Self::Customer).map_err(|e| {
+                    ApiError::Unauthorized(format!(
+                        "the token's `{customer_claim}` claim is no customer id: {}",
+                        e.reason()
+                    ))
+                })
             }
         }
     }
@@ -99,5 +146,18 @@ mod tests {
         );
         assert!("gateway-header:bad header".parse::<AuthMode>().unwrap_err().contains("not a header name"));
         assert!("basic".parse::<AuthMode>().is_err());
+    }
+
+    #[test]
+    fn a_token_grants_a_scope_listed_by_the_authorizer_or_in_its_scope_claim() {
+        let listed = GatewayClaims { scopes: vec!["orders/operate".to_owned()], ..GatewayClaims::default() };
+        let claimed = GatewayClaims {
+            claims: HashMap::from([("scope".to_owned(), "openid orders/operate".to_owned())]),
+            ..GatewayClaims::default()
+        };
+        assert!(listed.grants("orders/operate"));
+        assert!(claimed.grants("orders/operate"));
+        assert!(!claimed.grants("orders"));
+        assert!(!GatewayClaims::default().grants("orders/operate"));
     }
 }

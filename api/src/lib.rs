@@ -8,6 +8,7 @@
 //! - [`products`]: `/api/v0/products`: the catalog with available stock.
 //! - [`executions`]: `GET /api/v0/orders/{id}/execution`, the workflow's event history.
 //! - [`health`]: `GET /health`.
+//! - [`outbox`]: one round of the sweeper that starts the workflows whose start failed.
 //! - [`auth`]: who is calling ([`Caller`]) and how the API learns it ([`AuthMode`]).
 //! - [`extract`]: request extractors (JSON bodies with pointer-precise errors, `Idempotency-Key`,
 //!   `If-Match`).
@@ -23,6 +24,7 @@ pub mod executions;
 pub mod extract;
 pub mod health;
 pub mod orders;
+pub mod outbox;
 pub mod problem;
 pub mod products;
 
@@ -48,7 +50,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{AuthMode, Caller};
+pub use auth::{AuthMode, Caller, GatewayClaims};
 pub use executions::ExecutionHistory;
 use problem::ApiError;
 

@@ -70,6 +70,10 @@ pub enum ApiError {
     /// 400 `invalid-parameters`: a query parameter or header is wrong.
     #[error("invalid query parameters or headers")]
     InvalidParameters(Vec<InvalidParam>),
+    /// 401 `unauthorized`: the request carries no identity the API accepts (no JWT claims from
+    /// the gateway, or none naming a customer).
+    #[error("{0}")]
+    Unauthorized(String),
     /// 403 `forbidden`: the caller may not act for this customer.
     #[error("the caller may not act for customer {0}")]
     Forbidden(String),
@@ -138,6 +142,7 @@ impl ApiError {
             Self::InvalidParameters(_) => {
                 (StatusCode::BAD_REQUEST, "invalid-parameters", "Invalid query parameters or headers")
             }
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
@@ -201,6 +206,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(status, StatusCode::UNAUTHORIZED) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if matches!(status, StatusCode::SERVICE_UNAVAILABLE) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -255,6 +263,7 @@ pub async fn ensure_problem(response: Response) -> Response {
             header: None,
             detail: if text.is_empty() { "the request is malformed".to_owned() } else { text },
         }]),
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized(text),
         StatusCode::NOT_FOUND => ApiError::NotFound("resource"),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PRECONDITION_FAILED => ApiError::PreconditionFailed,
@@ -286,6 +295,7 @@ pub fn describe(slug: &str) -> Option<&'static str> {
     Some(match slug {
         "malformed-json" => "The request body could not be parsed as JSON. Fix the syntax and send it again.",
         "invalid-parameters" => "A query parameter or header is invalid; `errors` names each one.",
+        "unauthorized" => "The request carries no identity: send a valid bearer token naming a customer.",
         "forbidden" => "The authenticated caller may not act for the customer named in the request.",
         "not-found" => "There is no such resource, or it belongs to another customer.",
         "method-not-allowed" => "The resource does not support this HTTP method.",

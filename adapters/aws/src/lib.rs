@@ -17,6 +17,8 @@
 //! - [`blobs`]: [`S3BlobStore`], documents in a bucket, with presigned links.
 //! - [`mailer`]: [`SesMailer`], raw MIME through SESv2, once per key thanks to a claim in the
 //!   table taken before sending.
+//! - [`workflows`]: [`StepFunctionsWorkflows`], one execution per order named after it, and its
+//!   description and history as Step Functions records them.
 //!
 //! # Items of the table
 //!
@@ -37,6 +39,7 @@ pub mod invoices;
 pub mod mailer;
 pub mod orders;
 pub mod table;
+pub mod workflows;
 
 pub use blobs::S3BlobStore;
 pub use inventory::DynamoInventory;
@@ -44,6 +47,7 @@ pub use invoices::DynamoInvoiceNumbers;
 pub use mailer::SesMailer;
 pub use orders::DynamoOrderStore;
 pub use table::Table;
+pub use workflows::StepFunctionsWorkflows;
 
 /// The SDK clients, built once per process (per Lambda cold start) and shared by every adapter:
 /// each holds its connection pool and credentials cache.
@@ -52,6 +56,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl Clients {
@@ -64,6 +69,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3),
             ses: aws_sdk_sesv2::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
         }
     }
 }

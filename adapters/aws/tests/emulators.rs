@@ -261,3 +261,125 @@ async fn a_presigned_link_stops_working_when_it_expires() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(follow(&link).await, None, "and not after");
 }
+
+/// Step Functions on ministack: an order's workflow starts once however often it is started, and
+/// its history reads back whole, with the nested details of each event. (moto's Step Functions
+/// runs no states, so ministack only.)
+mod step_functions {
+    use aws_sdk_sfn::types::HistoryEventType;
+    use orderflow_adapters_aws::StepFunctionsWorkflows;
+    use orderflow_domain::order::OrderId;
+    use orderflow_domain::ports::WorkflowStarter;
+
+    use super::*;
+
+    /// Two Pass states: enough for a history with entered and exited states and an output.
+    const MACHINE: &str = r#"{
+        "StartAt": "Price",
+        "States": {
+            "Price": { "Type": "Pass", "Result": { "total": 4200 }, "ResultPath": "$.price", "Next": "Done" },
+            "Done": { "Type": "Pass", "End": true }
+        }
+    }"#;
+
+    async fn workflows() -> StepFunctionsWorkflows {
+        let clients = Emulator::Ministack.clients().await;
+        let machine = clients
+            .sfn
+            .create_state_machine()
+            .name(unique("order"))
+            .definition(MACHINE)
+            .role_arn("arn:aws:iam::000000000000:role/orderflow-workflow")
+            .send()
+            .await
+            .expect("creating a state machine");
+        StepFunctionsWorkflows::new(clients.sfn, machine.state_machine_arn())
+    }
+
+    /// The execution once it has ended, however long the emulator takes (a few seconds at most).
+    async fn ended(
+        workflows: &StepFunctionsWorkflows,
+        order: &OrderId,
+    ) -> orderflow_adapters_aws::workflows::RecordedExecution {
+        for _ in 0..100 {
+            let execution = workflows.execution(order).await.expect("reading the execution").expect("it exists");
+            if execution.description.stop_date().is_some() {
+                return execution;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the execution of {order} did not end");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+    async fn an_order_started_twice_has_one_execution_named_after_it() {
+        let workflows = workflows().await;
+        let order = OrderId::from_ulid(ulid::Ulid::generate());
+        workflows.start(&order).await.expect("starting");
+        let first = ended(&workflows, &order).await;
+        workflows.start(&order).await.expect("starting an order whose execution ended is success");
+
+        let executions = Emulator::Ministack
+            .clients()
+            .await
+            .sfn
+            .list_executions()
+            .state_machine_arn(workflows.machine_arn())
+            .send()
+            .await
+            .expect("listing executions");
+        let names: Vec<&str> =
+            executions.executions().iter().map(aws_sdk_sfn::types::ExecutionListItem::name).collect();
+        assert_eq!(names, [order.as_str()], "one execution, named after the order");
+        assert_eq!(first.description.execution_arn(), workflows.execution_arn(&order));
+        let input: serde_json::Value =
+            serde_json::from_str(first.description.input().expect("an input")).expect("the input is JSON");
+        assert_eq!(input, serde_json::json!({ "orderId": order.as_str() }));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+    async fn an_executions_history_reads_back_with_each_events_details() {
+        let workflows = workflows().await;
+        let order = OrderId::from_ulid(ulid::Ulid::generate());
+        workflows.start(&order).await.expect("starting");
+        let execution = ended(&workflows, &order).await;
+
+        assert_eq!(execution.description.status(), &aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+        let output: serde_json::Value =
+            serde_json::from_str(execution.description.output().expect("an output")).expect("the output is JSON");
+        assert_eq!(output["price"]["total"], 4200);
+
+        let types: Vec<&HistoryEventType> =
+            execution.events.iter().map(aws_sdk_sfn::types::HistoryEvent::r#type).collect();
+        assert_eq!(types.first(), Some(&&HistoryEventType::ExecutionStarted));
+        assert_eq!(types.last(), Some(&&HistoryEventType::ExecutionSucceeded));
+        let entered: Vec<&str> = execution
+            .events
+            .iter()
+            .filter_map(|event| event.state_entered_event_details())
+            .map(aws_sdk_sfn::types::StateEnteredEventDetails::name)
+            .collect();
+        assert_eq!(entered, ["Price", "Done"]);
+        let price_exited = execution
+            .events
+            .iter()
+            .filter_map(|event| event.state_exited_event_details())
+            .find(|details| details.name() == "Price")
+            .expect("Price exited");
+        let price_output: serde_json::Value =
+            serde_json::from_str(price_exited.output().expect("an output")).expect("the output is JSON");
+        assert_eq!(price_output["price"]["total"], 4200);
+        let ids: Vec<i64> = execution.events.iter().map(aws_sdk_sfn::types::HistoryEvent::id).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "oldest first: {ids:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+    async fn an_order_never_started_has_no_execution() {
+        let workflows = workflows().await;
+        let order = OrderId::from_ulid(ulid::Ulid::generate());
+        assert!(workflows.execution(&order).await.expect("asking").is_none());
+    }
+}

@@ -1,0 +1,352 @@
+//! Configuration from the environment, read once per cold start. Each function reads only what it
+//! uses, and a missing or invalid setting stops the cold start with a message naming it, rather
+//! than failing the first invocation.
+//!
+//! `PROFILE=production` adds the checks a real deployment needs: no simulated partner, no
+//! placeholder seller. `PROFILE=development` (the default) is for emulators.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use orderflow_api::AuthMode;
+use orderflow_documents::Seller;
+use orderflow_domain::customer::EmailAddress;
+use orderflow_workers::Task;
+
+/// Why a function refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name}=`{value}` is invalid: {reason}")]
+    Invalid { name: &'static str, value: String, reason: String },
+    #[error("{name} is `{value}`, which PROFILE=production refuses: {why}")]
+    RefusedInProduction { name: &'static str, value: String, why: &'static str },
+}
+
+/// The settings a function was started with: the process environment, or a map in tests.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    values: HashMap<String, String>,
+}
+
+impl Env {
+    /// The process environment.
+    pub fn from_process() -> Self {
+        Self { values: std::env::vars().collect() }
+    }
+
+    fn optional(&self, name: &'static str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn invalid(name: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { name, value: value.to_owned(), reason: reason.into() }
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        Self { values: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+}
+
+/// How strict the checks are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Emulators and trials: simulated partners and the placeholder seller are allowed.
+    Development,
+    /// A real deployment: every partner real, every business detail given.
+    Production,
+}
+
+/// Who takes payments. Stripe comes with issue 9; until then the simulator is the only choice,
+/// and production refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentPartner {
+    /// The local simulator, its ledger in the function's `/tmp`: each function instance has its
+    /// own, so a refund does not find a charge made by another instance. For trials only.
+    Simulator,
+}
+
+/// Who ships parcels. The carrier aggregator comes with issue 9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CarrierPartner {
+    /// The local simulator, with the same caveat as [`PaymentPartner::Simulator`].
+    Simulator,
+}
+
+/// What every function shares: where the data is.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// `PROFILE`: `development` (default) or `production`.
+    pub profile: Profile,
+    /// `TABLE_NAME`: the DynamoDB table.
+    pub table: String,
+    /// `S3_FORCE_PATH_STYLE`: `true` for emulators, which have no `bucket.host` DNS. The endpoint
+    /// itself is the SDK's own `AWS_ENDPOINT_URL`.
+    pub path_style_s3: bool,
+}
+
+/// The API function's settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub common: Common,
+    /// `DOCUMENTS_BUCKET`: where invoices and labels are, to link them.
+    pub bucket: String,
+    /// `STATE_MACHINE_ARN`: the order workflow the API starts.
+    pub state_machine_arn: String,
+    /// `LINK_TTL_SECONDS` (default a week): how long document links work.
+    pub link_ttl: Duration,
+    /// `CUSTOMER_CLAIM` (default `sub`) and `OPERATOR_SCOPE` (default `orders/operate`).
+    pub auth: AuthMode,
+}
+
+/// A worker function's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub common: Common,
+    /// `TASK`: the one saga task this function runs (`PriceOrder`, `ChargePayment`, ...).
+    pub task: Task,
+    /// `DOCUMENTS_BUCKET`.
+    pub bucket: String,
+    /// `LINK_TTL_SECONDS`: how long the links in emails work.
+    pub link_ttl: Duration,
+    /// `SELLER_NAME`, `SELLER_ADDRESS` (lines separated by `|`), `SELLER_TAX_ID`,
+    /// `MAIL_SENDER` (the From of every email, an SES identity), `SELLER_WEBSITE` (optional).
+    pub seller: Seller,
+    /// `PAYMENTS`: `simulator`.
+    pub payments: PaymentPartner,
+    /// `CARRIER`: `simulator`.
+    pub carrier: CarrierPartner,
+    /// `SIMULATOR_DIR` (default `/tmp/orderflow`): where simulated partners keep their ledgers.
+    pub simulator_dir: std::path::PathBuf,
+}
+
+/// The outbox sweeper's settings.
+#[derive(Debug, Clone)]
+pub struct SweeperConfig {
+    pub common: Common,
+    /// `STATE_MACHINE_ARN`.
+    pub state_machine_arn: String,
+}
+
+/// A week: links in emails must outlive the customer's inbox habits, not much more.
+const DEFAULT_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Common {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let profile = match env.optional("PROFILE").unwrap_or("development") {
+            "development" => Profile::Development,
+            "production" => Profile::Production,
+            other => return Err(Env::invalid("PROFILE", other, "expected `development` or `production`")),
+        };
+        let path_style_s3 = match env.optional("S3_FORCE_PATH_STYLE").unwrap_or("false") {
+            "true" => true,
+            "false" => false,
+            other => return Err(Env::invalid("S3_FORCE_PATH_STYLE", other, "expected `true` or `false`")),
+        };
+        Ok(Self { profile, table: env.required("TABLE_NAME")?.to_owned(), path_style_s3 })
+    }
+}
+
+fn link_ttl(env: &Env) -> Result<Duration, ConfigError> {
+    match env.optional("LINK_TTL_SECONDS") {
+        None => Ok(DEFAULT_LINK_TTL),
+        Some(raw) => match raw.parse::<u64>() {
+            // S3 presigns for at most a week.
+            Ok(seconds @ 1..=604_800) => Ok(Duration::from_secs(seconds)),
+            _ => Err(Env::invalid("LINK_TTL_SECONDS", raw, "expected whole seconds from 1 to 604800 (a week)")),
+        },
+    }
+}
+
+fn state_machine_arn(env: &Env) -> Result<String, ConfigError> {
+    let arn = env.required("STATE_MACHINE_ARN")?;
+    if !arn.starts_with("arn:") || !arn.contains(":stateMachine:") {
+        return Err(Env::invalid(
+            "STATE_MACHINE_ARN",
+            arn,
+            "expected arn:<partition>:states:<region>:<account>:stateMachine:<name>",
+        ));
+    }
+    Ok(arn.to_owned())
+}
+
+impl ApiConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: Common::from_env(env)?,
+            bucket: env.required("DOCUMENTS_BUCKET")?.to_owned(),
+            state_machine_arn: state_machine_arn(env)?,
+            link_ttl: link_ttl(env)?,
+            auth: AuthMode::JwtClaims {
+                customer_claim: env.optional("CUSTOMER_CLAIM").unwrap_or("sub").to_owned(),
+                operator_scope: env.optional("OPERATOR_SCOPE").unwrap_or("orders/operate").to_owned(),
+            },
+        })
+    }
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from_env(env)?;
+        let production = common.profile == Profile::Production;
+        let raw_task = env.required("TASK")?;
+        let task = Task::from_name(raw_task).ok_or_else(|| {
+            let names: Vec<&str> = Task::ALL.iter().map(|task| task.name()).collect();
+            Env::invalid("TASK", raw_task, format!("expected one of {}", names.join(", ")))
+        })?;
+        let payments = match env.required("PAYMENTS")? {
+            "simulator" if production => {
+                return Err(ConfigError::RefusedInProduction {
+                    name: "PAYMENTS",
+                    value: "simulator".to_owned(),
+                    why: "a simulator takes no real money (Stripe comes with issue 9)",
+                });
+            }
+            "simulator" => PaymentPartner::Simulator,
+            other => return Err(Env::invalid("PAYMENTS", other, "expected `simulator` (Stripe comes with issue 9)")),
+        };
+        let carrier = match env.required("CARRIER")? {
+            "simulator" if production => {
+                return Err(ConfigError::RefusedInProduction {
+                    name: "CARRIER",
+                    value: "simulator".to_owned(),
+                    why: "a simulator ships nothing (the carrier aggregator comes with issue 9)",
+                });
+            }
+            "simulator" => CarrierPartner::Simulator,
+            other => {
+                return Err(Env::invalid("CARRIER", other, "expected `simulator` (the aggregator comes with issue 9)"));
+            }
+        };
+        Ok(Self {
+            task,
+            bucket: env.required("DOCUMENTS_BUCKET")?.to_owned(),
+            link_ttl: link_ttl(env)?,
+            seller: seller(env, production)?,
+            payments,
+            carrier,
+            simulator_dir: env.optional("SIMULATOR_DIR").unwrap_or("/tmp/orderflow").into(),
+            common,
+        })
+    }
+}
+
+/// The seller from `SELLER_*` and `MAIL_SENDER`. In development, what is not given is the
+/// placeholder store's; in production every detail printed on an invoice must be given.
+fn seller(env: &Env, production: bool) -> Result<Seller, ConfigError> {
+    let placeholder = Seller::default();
+    let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+        match env.optional(name) {
+            Some(value) => Ok(Some(value.to_owned())),
+            None if production => Err(ConfigError::Missing(name)),
+            None => Ok(None),
+        }
+    };
+    let sender = env.required("MAIL_SENDER")?;
+    let email = EmailAddress::parse(sender).map_err(|e| Env::invalid("MAIL_SENDER", sender, e.reason()))?;
+    if production && sender.ends_with(".example") {
+        return Err(ConfigError::RefusedInProduction {
+            name: "MAIL_SENDER",
+            value: sender.to_owned(),
+            why: "the .example domain is reserved and reaches no one",
+        });
+    }
+    Ok(Seller {
+        name: text("SELLER_NAME")?.unwrap_or(placeholder.name),
+        address: text("SELLER_ADDRESS")?
+            .map_or(placeholder.address, |lines| lines.split('|').map(|line| line.trim().to_owned()).collect()),
+        tax_id: text("SELLER_TAX_ID")?.unwrap_or(placeholder.tax_id),
+        email,
+        website: env.optional("SELLER_WEBSITE").map(str::to_owned),
+    })
+}
+
+impl SweeperConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { common: Common::from_env(env)?, state_machine_arn: state_machine_arn(env)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker_env(extra: &[(&str, &str)]) -> Env {
+        let base = [
+            ("TABLE_NAME", "orders"),
+            ("DOCUMENTS_BUCKET", "documents"),
+            ("TASK", "ChargePayment"),
+            ("PAYMENTS", "simulator"),
+            ("CARRIER", "simulator"),
+            ("MAIL_SENDER", "orders@shop.test"),
+        ];
+        let mut values: HashMap<&str, &str> = base.into_iter().collect();
+        values.extend(extra.iter().copied());
+        values.into_iter().collect()
+    }
+
+    #[test]
+    fn a_development_worker_starts_on_simulators_with_the_placeholder_seller() {
+        let config = WorkerConfig::from_env(&worker_env(&[])).unwrap();
+        assert_eq!(config.task, Task::ChargePayment);
+        assert_eq!(config.payments, PaymentPartner::Simulator);
+        assert_eq!(config.seller.name, Seller::default().name);
+        assert_eq!(config.seller.email.as_str(), "orders@shop.test");
+    }
+
+    #[test]
+    fn production_refuses_a_simulated_partner_naming_the_setting() {
+        let error = WorkerConfig::from_env(&worker_env(&[("PROFILE", "production")])).unwrap_err();
+        assert!(matches!(error, ConfigError::RefusedInProduction { name: "PAYMENTS", .. }), "{error}");
+        assert!(error.to_string().starts_with("PAYMENTS is `simulator`"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_setting_is_named() {
+        let env: Env = [("TABLE_NAME", "orders")].into_iter().collect();
+        assert_eq!(WorkerConfig::from_env(&env).unwrap_err().to_string(), "TASK is not set");
+        assert_eq!(ApiConfig::from_env(&env).unwrap_err().to_string(), "DOCUMENTS_BUCKET is not set");
+    }
+
+    #[test]
+    fn an_unknown_task_is_refused_with_the_names_it_could_be() {
+        let error = WorkerConfig::from_env(&worker_env(&[("TASK", "ChargeCard")])).unwrap_err().to_string();
+        assert!(error.starts_with("TASK=`ChargeCard` is invalid: expected one of PriceOrder, "), "{error}");
+    }
+
+    #[test]
+    fn the_api_reads_the_customer_claim_and_operator_scope() {
+        let env: Env = [
+            ("TABLE_NAME", "orders"),
+            ("DOCUMENTS_BUCKET", "documents"),
+            ("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:000000000000:stateMachine:order"),
+            ("CUSTOMER_CLAIM", "custom:customer_id"),
+        ]
+        .into_iter()
+        .collect();
+        let config = ApiConfig::from_env(&env).unwrap();
+        assert_eq!(
+            config.auth,
+            AuthMode::JwtClaims {
+                customer_claim: "custom:customer_id".to_owned(),
+                operator_scope: "orders/operate".to_owned()
+            }
+        );
+        assert_eq!(config.link_ttl, DEFAULT_LINK_TTL);
+    }
+
+    #[test]
+    fn a_state_machine_arn_must_name_a_state_machine() {
+        let env: Env = [("TABLE_NAME", "orders"), ("STATE_MACHINE_ARN", "order")].into_iter().collect();
+        assert!(
+            SweeperConfig::from_env(&env).unwrap_err().to_string().starts_with("STATE_MACHINE_ARN=`order` is invalid")
+        );
+    }
+}
