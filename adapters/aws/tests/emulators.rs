@@ -153,7 +153,7 @@ async fn follow(link: &str) -> Option<Vec<u8>> {
 /// One `#[tokio::test]` per function of a suite on `$emulator`, each with a fresh adapter made
 /// by `$fresh`, bound to `$adapter` for the suite's arguments.
 macro_rules! contract_tests {
-    ($emulator:ident, $suite:ident, fresh $fresh:ident, |$adapter:ident| $args:tt => $($name:ident),+ $(,)?) => {
+    ($suite:ident, $emulator:ident, fresh $fresh:ident, |$adapter:ident| $args:tt => $($name:ident),+ $(,)?) => {
         mod $suite {
             use super::*;
             $(
@@ -174,67 +174,17 @@ macro_rules! suites_on {
         mod $module {
             use super::*;
 
-            contract_tests! {
-                $emulator, order_store, fresh order_store, |store| (&store) =>
-                a_placed_order_is_stored_as_it_was_given,
-                getting_an_order_never_placed_is_none,
-                placing_twice_with_the_same_key_returns_the_first_order,
-                reusing_a_key_for_another_request_is_refused,
-                idempotency_keys_are_scoped_to_the_customer,
-                the_order_placed_under_a_key_is_found_as_it_is_now,
-                concurrent_first_placements_under_one_key_make_one_order,
-                saving_returns_the_order_with_its_next_version,
-                saving_a_stale_version_conflicts,
-                concurrent_saves_of_one_version_let_one_win,
-                saving_an_order_never_placed_is_not_found,
-                list_pages_newest_first,
-                list_filters_by_customer_and_status,
-                list_without_a_customer_shows_every_customers_orders_newest_first,
-            }
+            contracts::suite!(order_store => contract_tests! { $emulator, fresh order_store, |store| (&store) });
 
-            contract_tests! {
-                $emulator, workflow_outbox, fresh order_store, |store| (&store, &store) =>
-                every_placed_order_waits_to_start_oldest_first_until_marked,
-                a_replayed_placement_queues_no_second_start,
-                pending_starts_returns_at_most_the_limit,
-                marking_an_order_twice_or_none_at_all_is_harmless,
-            }
+            contracts::suite!(workflow_outbox => contract_tests! { $emulator, fresh order_store, |store| (&store, &store) });
 
-            contract_tests! {
-                $emulator, inventory, fresh inventory, |inventory| (&inventory) =>
-                levels_show_every_sku_kept_and_none_other,
-                reserving_holds_units_in_the_warehouse,
-                reserving_is_all_or_nothing,
-                reserving_a_sku_the_inventory_does_not_keep_is_refused,
-                reserving_again_for_the_same_order_is_a_no_op,
-                release_gives_the_reserved_units_back,
-                release_after_release_is_a_no_op,
-                releasing_an_order_that_reserved_nothing_is_a_no_op,
-                commit_takes_the_reserved_units_out_of_the_warehouse_once,
-                release_after_commit_is_a_no_op,
-                stock_is_never_negative_under_concurrent_reservations,
-            }
+            contracts::suite!(inventory => contract_tests! { $emulator, fresh inventory, |inventory| (&inventory) });
 
-            contract_tests! {
-                $emulator, invoice_numbers, fresh invoice_numbers, |numbers| (&numbers) =>
-                invoice_numbers_are_gap_free_and_stable_per_order,
-                the_number_an_order_was_assigned_is_found_without_assigning_one,
-                concurrent_assignments_give_each_order_one_number_without_gaps,
-            }
+            contracts::suite!(invoice_numbers => contract_tests! { $emulator, fresh invoice_numbers, |numbers| (&numbers) });
 
-            contract_tests! {
-                $emulator, mailer, fresh mailer, |mailer| (&mailer, async |key: &str| $sent_under(key).await) =>
-                sending_twice_with_the_same_key_sends_the_first_email_once,
-                concurrent_sends_of_one_key_send_one_email,
-                emails_under_different_keys_are_each_sent,
-            }
+            contracts::suite!(mailer => contract_tests! { $emulator, fresh mailer, |mailer| (&mailer, async |key: &str| $sent_under(key).await) });
 
-            contract_tests! {
-                $emulator, blobs, fresh blob_store, |store| (&store) =>
-                a_blob_put_is_got_back_whole,
-                putting_a_blob_twice_keeps_the_last,
-                a_key_never_put_is_none,
-            }
+            contracts::suite!(blobs => contract_tests! { $emulator, fresh blob_store, |store| (&store) });
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[ignore = "needs the emulators: scripts/aws-emulators.sh"]

@@ -99,88 +99,21 @@ async fn follow(store: &FsBlobStore, link: &str) -> Option<Vec<u8>> {
     store.get(key).await.expect("reading a blob")
 }
 
-contract_tests! {
-    order_store, fresh sqlite_order_store(), |store| (&store) =>
-    a_placed_order_is_stored_as_it_was_given,
-    getting_an_order_never_placed_is_none,
-    placing_twice_with_the_same_key_returns_the_first_order,
-    reusing_a_key_for_another_request_is_refused,
-    idempotency_keys_are_scoped_to_the_customer,
-    the_order_placed_under_a_key_is_found_as_it_is_now,
-    concurrent_first_placements_under_one_key_make_one_order,
-    saving_returns_the_order_with_its_next_version,
-    saving_a_stale_version_conflicts,
-    concurrent_saves_of_one_version_let_one_win,
-    saving_an_order_never_placed_is_not_found,
-    list_pages_newest_first,
-    list_filters_by_customer_and_status,
-    list_without_a_customer_shows_every_customers_orders_newest_first,
-}
+contracts::suite!(order_store => contract_tests! { fresh sqlite_order_store(), |store| (&store) });
 
-contract_tests! {
-    workflow_outbox, fresh sqlite_order_store(), |store| (&store, &store) =>
-    every_placed_order_waits_to_start_oldest_first_until_marked,
-    a_replayed_placement_queues_no_second_start,
-    pending_starts_returns_at_most_the_limit,
-    marking_an_order_twice_or_none_at_all_is_harmless,
-}
+contracts::suite!(workflow_outbox => contract_tests! { fresh sqlite_order_store(), |store| (&store, &store) });
 
-contract_tests! {
-    inventory, fresh sqlite_inventory().await, |inventory| (&inventory) =>
-    levels_show_every_sku_kept_and_none_other,
-    reserving_holds_units_in_the_warehouse,
-    reserving_is_all_or_nothing,
-    reserving_a_sku_the_inventory_does_not_keep_is_refused,
-    reserving_again_for_the_same_order_is_a_no_op,
-    release_gives_the_reserved_units_back,
-    release_after_release_is_a_no_op,
-    releasing_an_order_that_reserved_nothing_is_a_no_op,
-    commit_takes_the_reserved_units_out_of_the_warehouse_once,
-    release_after_commit_is_a_no_op,
-    stock_is_never_negative_under_concurrent_reservations,
-}
+contracts::suite!(inventory => contract_tests! { fresh sqlite_inventory().await, |inventory| (&inventory) });
 
-contract_tests! {
-    invoice_numbers, fresh sqlite_invoice_numbers(), |numbers| (&numbers) =>
-    invoice_numbers_are_gap_free_and_stable_per_order,
-    the_number_an_order_was_assigned_is_found_without_assigning_one,
-    concurrent_assignments_give_each_order_one_number_without_gaps,
-}
+contracts::suite!(invoice_numbers => contract_tests! { fresh sqlite_invoice_numbers(), |numbers| (&numbers) });
 
-contract_tests! {
-    payments, fresh payment_simulator(), |payments| (&payments) =>
-    a_charge_takes_the_amount_asked,
-    charging_twice_with_the_same_key_charges_once,
-    concurrent_charges_with_one_key_charge_once,
-    a_declined_card_is_declined_with_the_partners_code,
-    a_card_that_needs_its_owner_requires_action,
-    the_charge_of_an_order_is_found_even_when_its_answer_was_lost,
-    refunding_twice_refunds_once,
-}
+contracts::suite!(payments => contract_tests! { fresh payment_simulator(), |payments| (&payments) });
 
-contract_tests! {
-    carrier, fresh carrier_simulator(), |carrier| (&carrier) =>
-    a_label_is_a_pdf_for_the_requested_destination,
-    shipping_twice_with_the_same_key_buys_one_label,
-    a_repeated_key_gets_its_shipment_back_whatever_the_request_says,
-    a_shipment_is_found_by_its_key_even_when_its_answer_was_lost,
-    a_voided_label_is_found_voided,
-    voiding_again_or_a_key_that_bought_nothing_is_a_no_op,
-}
+contracts::suite!(carrier => contract_tests! { fresh carrier_simulator(), |carrier| (&carrier) });
 
-contract_tests! {
-    mailer, fresh eml_outbox(), |outbox| (&outbox, async |key: &str| sent_under(&outbox, key).await) =>
-    sending_twice_with_the_same_key_sends_the_first_email_once,
-    concurrent_sends_of_one_key_send_one_email,
-    emails_under_different_keys_are_each_sent,
-}
+contracts::suite!(mailer => contract_tests! { fresh eml_outbox(), |outbox| (&outbox, async |key: &str| sent_under(&outbox, key).await) });
 
-contract_tests! {
-    blobs, fresh fs_blob_store(), |store| (&store) =>
-    a_blob_put_is_got_back_whole,
-    putting_a_blob_twice_keeps_the_last,
-    a_key_never_put_is_none,
-}
+contracts::suite!(blobs => contract_tests! { fresh fs_blob_store(), |store| (&store) });
 
 #[tokio::test]
 async fn a_link_to_a_local_blob_leads_to_it() {
