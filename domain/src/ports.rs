@@ -66,6 +66,20 @@ pub struct OrderPage {
     pub next: Option<OrderId>,
 }
 
+impl OrderPage {
+    /// The page of `limit` orders out of `orders`, newest first, read with up to one more than
+    /// the limit: that extra order, if there, says another page follows.
+    pub fn from_one_past(mut orders: Vec<Order>, limit: usize) -> Self {
+        let next = if orders.len() > limit {
+            orders.truncate(limit);
+            orders.last().map(|order| order.id.clone())
+        } else {
+            None
+        };
+        Self { orders, next }
+    }
+}
+
 /// Which orders to list.
 #[derive(Debug, Clone, Default)]
 pub struct OrderQuery {

@@ -264,13 +264,7 @@ impl OrderStore for DynamoOrderStore {
                 break;
             }
         }
-        let next = if orders.len() > limit {
-            orders.truncate(limit);
-            orders.last().map(|o| o.id.clone())
-        } else {
-            None
-        };
-        Ok(OrderPage { orders, next })
+        Ok(OrderPage::from_one_past(orders, limit))
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id, version = order.version))]

@@ -156,7 +156,7 @@ impl OrderStore for SqliteOrderStore {
         // One more than asked tells whether there is a next page.
         let _ = write!(sql, " ORDER BY id DESC LIMIT {}", limit + 1);
 
-        let mut orders = self
+        let orders = self
             .db
             .read(move |conn| {
                 let mut stmt = conn.prepare_cached(&sql)?;
@@ -167,13 +167,7 @@ impl OrderStore for SqliteOrderStore {
             })
             .await
             .map_err(unavailable)?;
-        let next = if orders.len() > limit {
-            orders.truncate(limit);
-            orders.last().map(|o| o.id.clone())
-        } else {
-            None
-        };
-        Ok(OrderPage { orders, next })
+        Ok(OrderPage::from_one_past(orders, limit))
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order.id, version = order.version))]
