@@ -30,10 +30,6 @@ fn unavailable(error: impl Into<BoxError>) -> InventoryError {
 const STOCK: &str = "STOCK";
 const RESERVATION: &str = "RESERVATION";
 
-fn reservation_pk(order: &OrderId) -> String {
-    format!("ORDER#{order}")
-}
-
 fn stock_level(item: &Item) -> Result<StockLevel, InventoryError> {
     Ok(StockLevel {
         on_hand: table::number(item, "on_hand").map_err(unavailable)?,
@@ -81,19 +77,8 @@ impl DynamoInventory {
                 ("reserved".to_owned(), n(0)),
                 ("available".to_owned(), n(product.initial_stock)),
             ]);
-            let put = self
-                .table
-                .client
-                .put_item()
-                .table_name(&self.table.name)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            match put {
-                Err(error) if !table::condition_failed(&error) => return Err(unavailable(error)),
-                _ => {}
-            }
+            // A SKU already stocked keeps its levels.
+            self.table.put_if_absent(item).await.map_err(unavailable)?;
         }
         Ok(())
     }
@@ -113,7 +98,7 @@ impl DynamoInventory {
 
     /// The reserved lines of `order`, if it holds a reservation still `reserved`.
     async fn held(&self, order: &OrderId) -> Result<Option<Vec<(String, u32)>>, InventoryError> {
-        let Some(item) = self.table.get(reservation_pk(order), RESERVATION).await.map_err(unavailable)? else {
+        let Some(item) = self.table.get(table::order_pk(order), RESERVATION).await.map_err(unavailable)? else {
             return Ok(None);
         };
         if table::string(&item, "state").map_err(unavailable)? != "reserved" {
@@ -138,7 +123,7 @@ impl DynamoInventory {
         for attempt in 0..TRANSACTION_ATTEMPTS {
             let Some(lines) = self.held(order).await? else { return Ok(()) };
             let mut writes = vec![self.update(
-                Table::key(reservation_pk(order), RESERVATION),
+                Table::key(table::order_pk(order), RESERVATION),
                 "SET #state = :settled",
                 "#state = :reserved",
                 &[(":settled", s(settlement.state())), (":reserved", s("reserved"))],
@@ -227,7 +212,7 @@ impl Inventory for DynamoInventory {
         for (sku, quantity) in lines {
             *by_sku.entry(sku.clone()).or_default() += quantity.get();
         }
-        let mut reservation = Table::key(reservation_pk(order), RESERVATION);
+        let mut reservation = Table::key(table::order_pk(order), RESERVATION);
         reservation.extend([
             ("state".to_owned(), s("reserved")),
             (
@@ -258,7 +243,7 @@ impl Inventory for DynamoInventory {
                 Err(error) if table::cancelled(&error) => {
                     // Already reserved for this order (by this call's earlier answer, lost, or a
                     // racing one); or short; or a race with another order: read which.
-                    if self.table.get(reservation_pk(order), RESERVATION).await.map_err(unavailable)?.is_some() {
+                    if self.table.get(table::order_pk(order), RESERVATION).await.map_err(unavailable)?.is_some() {
                         return Ok(());
                     }
                     if let Some(refusal) = self.shortage(&by_sku).await? {

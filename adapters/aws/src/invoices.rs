@@ -26,10 +26,6 @@ fn unavailable(error: impl Into<BoxError>) -> StoreError {
 const COUNTER: &str = "INVOICE_COUNTER";
 const INVOICE: &str = "INVOICE";
 
-fn assignment_pk(order: &OrderId) -> String {
-    format!("ORDER#{order}")
-}
-
 /// `INV-2026-000042`: the year, then the sequence, zero-padded to six digits (as the local
 /// adapter numbers).
 fn invoice_number(year: i32, sequence: u64) -> String {
@@ -73,7 +69,7 @@ impl InvoiceNumbers for DynamoInvoiceNumbers {
                 .set_expression_attribute_values(Some(values))
                 .build()
                 .map_err(unavailable)?;
-            let mut assignment = Table::key(assignment_pk(order), INVOICE);
+            let mut assignment = Table::key(table::order_pk(order), INVOICE);
             assignment.extend([("number".to_owned(), s(&number)), ("year".to_owned(), n(year))]);
             let assignment = Put::builder()
                 .table_name(&self.table.name)
@@ -100,7 +96,7 @@ impl InvoiceNumbers for DynamoInvoiceNumbers {
     }
 
     async fn assigned(&self, order: &OrderId) -> Result<Option<String>, StoreError> {
-        let item = self.table.get(assignment_pk(order), INVOICE).await.map_err(StoreError::Unavailable)?;
+        let item = self.table.get(table::order_pk(order), INVOICE).await.map_err(StoreError::Unavailable)?;
         item.map(|item| table::string(&item, "number").map(str::to_owned).map_err(unavailable)).transpose()
     }
 }

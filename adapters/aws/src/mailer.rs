@@ -19,7 +19,7 @@ use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use orderflow_domain::ports::{BoxError, MailError, Mailer, OutgoingEmail};
 use time::format_description::well_known::Rfc3339;
 
-use crate::table::{self, Table, s};
+use crate::table::{Table, s};
 
 /// Sends through SES, claiming each key in the table first.
 #[derive(Debug, Clone)]
@@ -61,20 +61,7 @@ impl SesMailer {
     async fn claim(&self, email: &OutgoingEmail) -> Result<bool, MailError> {
         let mut claim = Table::key(claim_pk(&email.key), EMAIL);
         claim.extend([("to".to_owned(), s(email.to.to_string())), ("claimed_at".to_owned(), s(now()))]);
-        let put = self
-            .claims
-            .client
-            .put_item()
-            .table_name(&self.claims.name)
-            .set_item(Some(claim))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(error) if table::condition_failed(&error) => Ok(false),
-            Err(error) => Err(transient(error)),
-        }
+        self.claims.put_if_absent(claim).await.map_err(transient)
     }
 
     /// Records on the claim what became of the send: `SET ...` with `values`.

@@ -28,10 +28,6 @@ fn unavailable(error: impl Into<BoxError>) -> StoreError {
     StoreError::Unavailable(error.into())
 }
 
-fn order_pk(id: &OrderId) -> String {
-    format!("ORDER#{id}")
-}
-
 const ORDER: &str = "ORDER";
 const START: &str = "START";
 /// The value of `pending` on an outbox entry not yet started, and of `listing` on every order.
@@ -45,7 +41,7 @@ fn idempotency_key(customer: &CustomerId, key: &IdempotencyKey) -> (String, Stri
 /// The order item: the order as JSON, and beside it what the conditions and indexes read.
 fn order_item(order: &Order) -> Result<Item, StoreError> {
     let body = serde_json::to_string(order).map_err(unavailable)?;
-    let mut item = Table::key(order_pk(&order.id), ORDER);
+    let mut item = Table::key(table::order_pk(&order.id), ORDER);
     item.extend([
         ("body".to_owned(), s(body)),
         ("version".to_owned(), n(order.version)),
@@ -135,7 +131,7 @@ impl WorkflowOutbox for DynamoOrderStore {
                 .client
                 .update_item()
                 .table_name(&self.table.name)
-                .set_key(Some(Table::key(order_pk(order), START)))
+                .set_key(Some(Table::key(table::order_pk(order), START)))
                 .update_expression("SET started_at = :now REMOVE pending")
                 .condition_expression("attribute_exists(pending)")
                 .expression_attribute_values(":now", s(now.clone()))
@@ -157,7 +153,7 @@ impl OrderStore for DynamoOrderStore {
     #[tracing::instrument(skip_all, fields(order_id = %new.order.id))]
     async fn place(&self, new: NewOrder) -> Result<Placement, StoreError> {
         let order = &new.order;
-        let mut outbox = Table::key(order_pk(&order.id), START);
+        let mut outbox = Table::key(table::order_pk(&order.id), START);
         outbox.extend([("pending".to_owned(), s(PENDING)), ("placed".to_owned(), s(order.id.to_string()))]);
         let mut writes = vec![self.put_if_absent(order_item(order)?)?, self.put_if_absent(outbox)?];
         if let Some((key, fingerprint)) = &new.idempotency {
@@ -211,7 +207,7 @@ impl OrderStore for DynamoOrderStore {
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        let item = self.table.get(order_pk(id), ORDER).await.map_err(StoreError::Unavailable)?;
+        let item = self.table.get(table::order_pk(id), ORDER).await.map_err(StoreError::Unavailable)?;
         item.as_ref().map(parse_order).transpose()
     }
 

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TableStatus,
 };
+use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::BoxError;
 
 /// An item as the SDK reads and writes it.
@@ -26,6 +28,12 @@ pub const ALL_ORDERS: &str = "all_orders";
 /// The outbox's sparse index: `pending` exists only on entries whose workflow has not started,
 /// so the sweeper reads only those, oldest first by `placed`.
 pub const PENDING_STARTS: &str = "pending_starts";
+
+/// The partition of everything about one order: the order, its outbox entry, its reservation
+/// and its invoice number.
+pub(crate) fn order_pk(order: &OrderId) -> String {
+    format!("ORDER#{order}")
+}
 
 /// A table and the client that reaches it.
 #[derive(Debug, Clone)]
@@ -46,6 +54,24 @@ impl Table {
     /// The key of the item `pk`/`sk`.
     pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
         HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    /// Writes `item` unless an item with its key exists: `true` when written, `false` when one
+    /// was already there.
+    pub(crate) async fn put_if_absent(&self, item: Item) -> Result<bool, SdkError<PutItemError>> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// The item at `pk`/`sk`, read strongly consistently.
