@@ -11,8 +11,7 @@ hello_port=3202
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p orderflow --bin orderflow --example hello
-# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 
 data_dir=$(mktemp -d)
 pids=()

@@ -18,8 +18,7 @@ command -v node >/dev/null || { echo "node is needed (20 or later)" >&2; exit 1;
 [ -f "$node_dir/node_modules/aws-local-stepfunctions/package.json" ] ||
   npm ci --no-audit --no-fund --prefix "$node_dir" >&2
 cargo build --release -q -p asl-engine --example throughput
-# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 
 figures=""
 for round in $(seq "$rounds"); do

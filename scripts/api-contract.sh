@@ -7,8 +7,7 @@
 # same data directory with them running, so the orders placed go through the saga.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 venv="$target/tools/venv"
 
 if [ ! -x "$venv/bin/openapi-spec-validator" ] || [ ! -x "$venv/bin/openapi-python-client" ]; then

@@ -5,8 +5,7 @@
 # scripts/api-contract.sh validates the document and drives the API through a generated client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 venv="$target/tools/venv"
 
 if [ ! -x "$venv/bin/schemathesis" ]; then

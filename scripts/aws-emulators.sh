@@ -6,8 +6,7 @@
 # Extra arguments go to the test binary (a filter such as `ministack::inventory`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Where cargo builds, whatever sets it (CARGO_TARGET_DIR, a config file, a wrapper).
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 venv="$target/tools/aws-emulators"
 ministack_version=1.5.33
 moto_version=5.2.5

@@ -11,6 +11,6 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq chromium chromium-driver
 fi
 
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 cargo test --locked -p orderflow-tests --test console -- --ignored
 echo "screenshots and first-paint measurements: $target/console-screenshots/"

@@ -6,7 +6,7 @@
 # arm64 is reported as not built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(scripts/target-dir)
 venv="$target/tools/cargo-lambda"
 cargo_lambda_version=1.9.2
 ziglang_version=0.14.1

@@ -195,6 +195,21 @@ mod tests {
         "Cancelled": {"Type": "Succeed"},
         "Done": {"Type": "Succeed"}}}"#;
 
+    /// An engine running `MACHINE` with `tasks`, its execution `e` started.
+    async fn started(tasks: TaskRegistry) -> Engine {
+        let engine = Engine::builder()
+            .store(Arc::new(MemoryStore::new()))
+            .tasks(tasks)
+            .clock(Arc::new(VirtualClock::new()))
+            .build();
+        engine.register(
+            "m",
+            StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap(),
+        );
+        engine.start_execution("m", "e", json!({})).await.unwrap();
+        engine
+    }
+
     async fn run(attempts_failing: u32, last_error: &'static str) -> (MachineGraph, Trace) {
         let tried = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let tasks = TaskRegistry::new().with_fn("local:Charge", move |_| {
@@ -210,16 +225,7 @@ mod tests {
                 }
             }
         });
-        let engine = Engine::builder()
-            .store(Arc::new(MemoryStore::new()))
-            .tasks(tasks)
-            .clock(Arc::new(VirtualClock::new()))
-            .build();
-        engine.register(
-            "m",
-            StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap(),
-        );
-        engine.start_execution("m", "e", json!({})).await.unwrap();
+        let engine = started(tasks).await;
         let done = engine.wait("e").await.unwrap();
         let graph = MachineGraph::from_definition(MACHINE).unwrap();
         let trace = Trace::follow(&graph, &engine.history("e").await.unwrap(), done.status, None);
@@ -255,16 +261,7 @@ mod tests {
             std::future::pending::<()>().await;
             Ok::<_, TaskFailure>(json!({}))
         });
-        let engine = Engine::builder()
-            .store(Arc::new(MemoryStore::new()))
-            .tasks(tasks)
-            .clock(Arc::new(VirtualClock::new()))
-            .build();
-        engine.register(
-            "m",
-            StateMachine::from_json(MACHINE, &std::collections::HashMap::<String, String>::new()).unwrap(),
-        );
-        engine.start_execution("m", "e", json!({})).await.unwrap();
+        let engine = started(tasks).await;
         let in_charge = async {
             loop {
                 let description = engine.describe("e").await.unwrap();
