@@ -1,0 +1,486 @@
+//! One deployment of the pipeline on ministack, made with the same calls a deployment makes on
+//! AWS: the table (with its stock), the documents bucket, the sender's SES identity, one Lambda
+//! function per saga task from the worker zip, the sweeper, the API function behind an HTTP API
+//! (payload 2.0) with a JWT authorizer on a named stage, and the state machine from
+//! `state-machines/order.asl.json` with every `${...FunctionArn}` substituted.
+//!
+//! Every stack has names of its own, so tests run side by side on one emulator.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, IntegrationType, JwtConfiguration, ProtocolType};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, StateMachineType};
+use orderflow_adapters_aws::{Clients, DynamoInventory, Table, table};
+use orderflow_domain::catalog::Catalog;
+use orderflow_workers::Task;
+use serde_json::{Value, json};
+
+use crate::identity::{AUDIENCE, Issuer};
+use crate::partition::Partition;
+
+/// The sender of every email: an SES identity each stack verifies.
+pub const SENDER: &str = "orders@shop.example";
+/// The stage the API is deployed to: its name prefixes every path, as on AWS.
+const STAGE: &str = "live";
+const ROLE: &str = "arn:aws:iam::000000000000:role/orderflow-e2e";
+
+pub struct Stack {
+    pub name: String,
+    pub clients: Clients,
+    lambda: aws_sdk_lambda::Client,
+    pub endpoint: String,
+    /// The API's base URL: ministack's execute-api route to the stage.
+    pub api: String,
+    pub table: String,
+    pub bucket: String,
+    pub machine_arn: String,
+    functions: BTreeMap<&'static str, String>,
+    sweeper: String,
+    /// Where the simulated payment and carrier partners keep their ledgers, shared by the
+    /// stack's functions as a partner's own records would be.
+    _simulators: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+/// Where `scripts/aws-e2e.sh` started ministack and put the zips.
+pub fn setting(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with scripts/aws-e2e.sh"))
+}
+
+fn zip(name: &str) -> Blob {
+    let path = format!("{}/{name}/bootstrap.zip", setting("LAMBDA_ZIPS"));
+    Blob::new(std::fs::read(&path).unwrap_or_else(|error| panic!("reading {path}: {error}")))
+}
+
+impl Stack {
+    /// A whole stack, workflow included.
+    pub async fn deploy(issuer: &Issuer) -> Self {
+        Self::deploy_with_partition(issuer, None).await
+    }
+
+    /// A whole stack in which `task`'s function reaches AWS through `partition`.
+    pub async fn deploy_with_partition(issuer: &Issuer, partition: Option<(Task, &Partition)>) -> Self {
+        let stack = Self::create(issuer, partition).await;
+        stack.create_workflow().await;
+        stack
+    }
+
+    /// Everything but the state machine: the API's `StartExecution` fails until
+    /// [`Stack::create_workflow`], as when Step Functions is unreachable.
+    pub async fn deploy_without_workflow(issuer: &Issuer) -> Self {
+        Self::create(issuer, None).await
+    }
+
+    async fn create(issuer: &Issuer, partition: Option<(Task, &Partition)>) -> Self {
+        let endpoint = setting("MINISTACK_URL");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "ministack"))
+            .load()
+            .await;
+        let name = format!("e2e{}", ulid::Ulid::generate().to_string().to_ascii_lowercase());
+        let clients = Clients::new(&config, true);
+        let lambda = aws_sdk_lambda::Client::new(&config);
+        let gateway = aws_sdk_apigatewayv2::Client::new(&config);
+
+        let table_name = format!("{name}-orders");
+        table::create(&clients.dynamodb, &table_name).await.expect("creating the table");
+        let catalog = Catalog::from_json(include_str!("../../../data/catalog.json")).expect("the catalog");
+        DynamoInventory::new(Table::new(clients.dynamodb.clone(), &table_name))
+            .seed(&catalog)
+            .await
+            .expect("stocking the catalog");
+        let bucket = format!("{name}-documents");
+        clients.s3.create_bucket().bucket(&bucket).send().await.expect("creating the bucket");
+        clients.ses.create_email_identity().email_identity(SENDER).send().await.expect("verifying the sender");
+
+        let simulators = tempfile::tempdir().expect("a directory for the simulated partners");
+        let machine_arn = format!("arn:aws:states:us-east-1:000000000000:stateMachine:{name}-order");
+        let common = [
+            ("TABLE_NAME", table_name.clone()),
+            ("DOCUMENTS_BUCKET", bucket.clone()),
+            ("S3_FORCE_PATH_STYLE", "true".to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ];
+        let with = |extra: &[(&str, String)]| -> Environment {
+            let variables = common.iter().chain(extra).map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+            Environment::builder().set_variables(Some(variables)).build()
+        };
+
+        let worker_zip = zip("worker");
+        let mut functions = BTreeMap::new();
+        for task in Task::ALL {
+            let reaches_aws = match partition {
+                Some((partitioned, partition)) if partitioned == task => partition.url.clone(),
+                _ => endpoint.clone(),
+            };
+            let environment = with(&[
+                ("AWS_ENDPOINT_URL", reaches_aws),
+                ("TASK", task.name().to_owned()),
+                ("PAYMENTS", "simulator".to_owned()),
+                ("CARRIER", "simulator".to_owned()),
+                ("MAIL_SENDER", SENDER.to_owned()),
+                ("SIMULATOR_DIR", simulators.path().display().to_string()),
+            ]);
+            let function = format!("{name}-{}", task.name());
+            create_function(&lambda, &function, worker_zip.clone(), environment).await;
+            functions.insert(task.name(), function);
+        }
+        let starts_workflows =
+            with(&[("AWS_ENDPOINT_URL", endpoint.clone()), ("STATE_MACHINE_ARN", machine_arn.clone())]);
+        let sweeper = format!("{name}-sweeper");
+        create_function(&lambda, &sweeper, zip("sweeper"), starts_workflows.clone()).await;
+        let api_arn = create_function(&lambda, &format!("{name}-api"), zip("api"), starts_workflows).await;
+
+        let api = gateway
+            .create_api()
+            .name(format!("{name}-api"))
+            .protocol_type(ProtocolType::Http)
+            .send()
+            .await
+            .expect("creating the HTTP API");
+        let api_id = api.api_id().expect("an API id").to_owned();
+        let authorizer = gateway
+            .create_authorizer()
+            .api_id(&api_id)
+            .name("customers")
+            .authorizer_type(AuthorizerType::Jwt)
+            .identity_source("$request.header.Authorization")
+            .jwt_configuration(JwtConfiguration::builder().issuer(&issuer.url).audience(AUDIENCE).build())
+            .send()
+            .await
+            .expect("creating the JWT authorizer");
+        let integration = gateway
+            .create_integration()
+            .api_id(&api_id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_uri(&api_arn)
+            .payload_format_version("2.0")
+            .send()
+            .await
+            .expect("integrating the API function");
+        gateway
+            .create_route()
+            .api_id(&api_id)
+            .route_key("ANY /{proxy+}")
+            .target(format!("integrations/{}", integration.integration_id().expect("an integration id")))
+            .authorization_type(AuthorizationType::Jwt)
+            .authorizer_id(authorizer.authorizer_id().expect("an authorizer id"))
+            .send()
+            .await
+            .expect("routing every path through the authorizer");
+        gateway
+            .create_stage()
+            .api_id(&api_id)
+            .stage_name(STAGE)
+            .auto_deploy(true)
+            .send()
+            .await
+            .expect("deploying a stage");
+
+        Self {
+            api: format!("{endpoint}/_aws/execute-api/{api_id}/{STAGE}"),
+            clients,
+            lambda,
+            endpoint,
+            table: table_name,
+            bucket,
+            machine_arn,
+            functions,
+            sweeper,
+            name,
+            _simulators: simulators,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client"),
+        }
+    }
+
+    /// The order workflow from the repository's state machine file, each task state calling its
+    /// function.
+    pub async fn create_workflow(&self) {
+        let mut definition =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../state-machines/order.asl.json"))
+                .expect("reading the state machine");
+        for (task, function) in &self.functions {
+            let arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{function}");
+            definition = definition.replace(&format!("${{{task}FunctionArn}}"), &arn);
+        }
+        assert!(!definition.contains("${"), "a substitution is missing: {definition}");
+        let created = self
+            .clients
+            .sfn
+            .create_state_machine()
+            .name(format!("{}-order", self.name))
+            .definition(definition)
+            .role_arn(ROLE)
+            .r#type(StateMachineType::Standard)
+            .send()
+            .await
+            .expect("creating the state machine");
+        assert_eq!(created.state_machine_arn(), self.machine_arn);
+    }
+
+    /// Runs the sweeper once, as its schedule would; its answer.
+    pub async fn sweep(&self) -> Value {
+        let invoked = self.lambda.invoke().function_name(&self.sweeper).send().await.expect("invoking the sweeper");
+        assert_eq!(invoked.function_error(), None, "the sweeper failed: {invoked:?}");
+        serde_json::from_slice(invoked.payload().expect("the sweeper answers").as_ref()).expect("a JSON answer")
+    }
+
+    /// `method path` on the API, as the holder of `token` (none: anonymous); status and body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("Idempotency-Key", ulid::Ulid::generate().to_string()).json(body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let text = response.text().await.expect("a body");
+        Answer { status, content_type, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    /// Places `body` as `token`'s holder; the accepted order's id.
+    pub async fn place(&self, token: &str, body: &Value) -> String {
+        let answer = self.call(reqwest::Method::POST, "/api/v0/orders", Some(token), Some(body)).await;
+        assert_eq!(answer.status, 202, "placing an order: {answer:?}");
+        answer.body["id"].as_str().expect("an order id").to_owned()
+    }
+
+    /// The order once its status is `status`, read through the API as `token`'s holder.
+    pub async fn order_reaching(&self, token: &str, id: &str, status: &[&str]) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..600 {
+            let answer = self.call(reqwest::Method::GET, &format!("/api/v0/orders/{id}"), Some(token), None).await;
+            assert_eq!(answer.status, 200, "reading an order: {answer:?}");
+            if status.iter().any(|s| answer.body["status"] == *s) {
+                return answer.body;
+            }
+            last = answer.body;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("order {id} never reached {status:?}; last seen: {last:#}");
+    }
+
+    /// The order once its workflow has ended: `shipped` or `cancelled`.
+    pub async fn settled(&self, token: &str, id: &str) -> Value {
+        let order = self.order_reaching(token, id, &["shipped", "cancelled"]).await;
+        self.execution_ended(id).await;
+        order
+    }
+
+    /// Waits for the execution named after `id` to end; its status.
+    pub async fn execution_ended(&self, id: &str) -> ExecutionStatus {
+        let arn = self.execution_arn(id);
+        for _ in 0..600 {
+            let described = self.clients.sfn.describe_execution().execution_arn(&arn).send().await;
+            if let Ok(described) = described
+                && described.status() != &ExecutionStatus::Running
+            {
+                return described.status().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("the execution of {id} never ended");
+    }
+
+    pub fn execution_arn(&self, id: &str) -> String {
+        self.machine_arn.replace(":stateMachine:", ":execution:") + ":" + id
+    }
+
+    /// The states the execution of `id` entered, in order, from `GetExecutionHistory`.
+    pub async fn states_entered(&self, id: &str) -> Vec<String> {
+        self.history(id)
+            .await
+            .iter()
+            .filter_map(|event| event.state_entered_event_details())
+            .map(|details| details.name().to_owned())
+            .collect()
+    }
+
+    /// The errors the tasks of `id`'s execution failed with, and their causes, in order.
+    pub async fn task_failures(&self, id: &str) -> Vec<String> {
+        self.history(id)
+            .await
+            .iter()
+            .filter_map(|event| {
+                let (error, cause) =
+                    match (event.lambda_function_failed_event_details(), event.task_failed_event_details()) {
+                        (Some(failed), _) => (failed.error(), failed.cause()),
+                        (None, Some(failed)) => (failed.error(), failed.cause()),
+                        (None, None) => return None,
+                    };
+                Some(format!("{}: {}", error.unwrap_or_default(), cause.unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    async fn history(&self, id: &str) -> Vec<HistoryEvent> {
+        let mut events: Vec<HistoryEvent> = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .clients
+                .sfn
+                .get_execution_history()
+                .execution_arn(self.execution_arn(id))
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("reading an execution's history");
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        events
+    }
+
+    /// The table's items in the partition of `pk`, by sort key.
+    pub async fn items(&self, pk: &str) -> BTreeMap<String, BTreeMap<String, AttributeValue>> {
+        let found = self
+            .clients
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .send()
+            .await
+            .expect("querying the table");
+        found
+            .items()
+            .iter()
+            .map(|item| {
+                let sk = item["sk"].as_s().expect("a string sort key").clone();
+                (sk, item.clone().into_iter().collect())
+            })
+            .collect()
+    }
+
+    /// The email claims of `order`: the stages the saga sent, each claimed once before sending.
+    pub async fn email_claims(&self, order: &str) -> Vec<String> {
+        let found = self
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :prefix)")
+            .expression_attribute_values(":prefix", AttributeValue::S(format!("EMAIL#{order}")))
+            .send()
+            .await
+            .expect("scanning the email claims");
+        let mut claims: Vec<String> =
+            found.items().iter().map(|item| item["pk"].as_s().expect("a string key").clone()).collect();
+        claims.sort();
+        claims
+    }
+
+    /// The units of `sku` available to order.
+    pub async fn available(&self, sku: &str) -> u64 {
+        let found = self
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S("STOCK".to_owned()))
+            .key("sk", AttributeValue::S(sku.to_owned()))
+            .send()
+            .await
+            .expect("reading a stock level");
+        let item = found.item().expect("the SKU is stocked");
+        item["available"].as_n().expect("a number").parse().expect("a count")
+    }
+
+    /// The keys and bytes of the documents bucket's objects.
+    pub async fn documents(&self) -> BTreeMap<String, Vec<u8>> {
+        let listed =
+            self.clients.s3.list_objects_v2().bucket(&self.bucket).send().await.expect("listing the documents");
+        let mut documents = BTreeMap::new();
+        for object in listed.contents() {
+            let key = object.key().expect("an object key").to_owned();
+            let body = self.clients.s3.get_object().bucket(&self.bucket).key(&key).send().await.expect("an object");
+            documents.insert(key, body.body.collect().await.expect("its bytes").to_vec());
+        }
+        documents
+    }
+
+    /// An email address of this stack's own, so its messages are told apart from other stacks'.
+    pub fn mailbox(&self, person: &str) -> String {
+        format!("{person}.{}@example.com", self.name)
+    }
+
+    /// The messages ministack's SES sent to `recipient`.
+    pub async fn emails_to(&self, recipient: &str) -> Vec<Value> {
+        let read_back: Value = self
+            .http
+            .get(format!("{}/_ministack/ses/messages", self.endpoint))
+            .send()
+            .await
+            .expect("reading SES's messages")
+            .json()
+            .await
+            .expect("SES's messages are JSON");
+        let accounts = read_back["messages"].as_object().cloned().unwrap_or_default();
+        accounts
+            .values()
+            .flat_map(|messages| messages.as_array().cloned().unwrap_or_default())
+            .filter(|message| message.to_string().contains(recipient))
+            .collect()
+    }
+
+    /// Follows a presigned link; the bytes it leads to.
+    pub async fn follow(&self, link: &str) -> Vec<u8> {
+        let response = self.http.get(link).send().await.expect("following a link");
+        assert!(response.status().is_success(), "a link that does not work: {link} → {}", response.status());
+        response.bytes().await.expect("its bytes").to_vec()
+    }
+}
+
+async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, code: Blob, environment: Environment) -> String {
+    let created = lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(ROLE)
+        .code(FunctionCode::builder().zip_file(code).build())
+        .timeout(30)
+        .memory_size(256)
+        .environment(environment)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("creating function {name}: {error:?}"));
+    created.function_arn().expect("a function ARN").to_owned()
+}
+
+/// The API's answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+/// An order of two mugs and a bag of beans for `customer`, paid with `payment_method`.
+pub fn order_for(customer: &str, email: &str, payment_method: &str) -> Value {
+    json!({
+        "customer": { "id": customer, "email": email, "name": "Ada Lovelace" },
+        "items": [{ "sku": "MUG-CLASSIC-WHT", "quantity": 2 }, { "sku": "BEANS-ETH-250", "quantity": 1 }],
+        "shippingAddress": {
+            "name": "Ada Lovelace", "line1": "12 Market Street", "city": "San Francisco",
+            "region": "CA", "postalCode": "94103", "country": "US"
+        },
+        "paymentMethod": payment_method
+    })
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The pipeline end to end on ministack, deployed as on AWS from our Lambda zips: starts the pinned
+# ministack (the venv scripts/aws-emulators.sh installs) on a free loopback port, runs the ignored
+# tests of orderflow-lambda's `ministack` suite against it, and stops it by PID.
+#
+# The zips: by default this builds the three functions for this machine with cargo (the debug
+# profile the tests already built, stripped) and packs each as `bootstrap` in a zip, the layout
+# `cargo lambda` writes. LAMBDA_ZIPS=<dir> runs the suite on other zips instead, such as the
+# release builds of scripts/lambda-zips.sh (`LAMBDA_ZIPS=<target>/lambda/x86_64`).
+# Extra arguments go to the test binary (a filter such as `declined`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=$(scripts/target-dir)
+venv="$target/tools/aws-emulators"
+ministack_version=1.5.33
+
+if ! "$venv/bin/pip" show --quiet "ministack==$ministack_version" >/dev/null 2>&1 || [ ! -x "$venv/bin/ministack" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "ministack==$ministack_version"
+fi
+
+# Build first, so the emulator does not sit idle through a compile.
+cargo test --quiet --locked -p orderflow-lambda --test ministack --no-run
+if [ -z "${LAMBDA_ZIPS:-}" ]; then
+  cargo build --quiet --locked -p orderflow-lambda --bins
+  LAMBDA_ZIPS="$target/lambda/host"
+  for binary in api worker sweeper; do
+    dir="$LAMBDA_ZIPS/$binary"
+    mkdir -p "$dir"
+    strip --strip-debug -o "$dir/bootstrap" "$target/debug/$binary"
+    (cd "$dir" && rm -f bootstrap.zip && python3 -m zipfile -c bootstrap.zip bootstrap)
+    printf '  %-8s %s bytes zipped\n' "$binary" "$(stat -c %s "$dir/bootstrap.zip")"
+  done
+fi
+export LAMBDA_ZIPS
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+logs=$(mktemp -d)
+pid=
+stop() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$logs"
+}
+trap stop EXIT
+
+# The functions run as local processes of ministack's: they log to its output.
+BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do
+  if curl --silent --fail --output /dev/null "http://127.0.0.1:$port/_ministack/health"; then break; fi
+  sleep 0.2
+done
+
+started=$(date +%s%3N)
+status=0
+MINISTACK_URL="http://127.0.0.1:$port" cargo test --quiet --locked -p orderflow-lambda --test ministack -- --ignored "$@" \
+  || status=$?
+elapsed=$(( $(date +%s%3N) - started ))
+printf 'end to end on ministack: %d.%03d s\n' $(( elapsed / 1000 )) $(( elapsed % 1000 ))
+if [ "$status" -ne 0 ]; then
+  echo "== ministack log (tail)" >&2; tail -n 80 "$logs/ministack.log" >&2
+fi
+exit "$status"
