@@ -23,6 +23,12 @@ use crate::problem::{ApiError, Problem};
 pub trait ExecutionHistory: Send + Sync + std::fmt::Debug {
     /// The execution of `order`'s workflow with its events; `None` before it starts.
     async fn execution(&self, order: &OrderId) -> Result<Option<Execution>, BoxError>;
+
+    /// Where an operator traces `order`'s execution in the workflow service's own console: the
+    /// Step Functions console on AWS, the local console here. `None` when there is none.
+    fn trace_link(&self, _order: &OrderId) -> Option<String> {
+        None
+    }
 }
 
 /// An order's workflow execution and its history, in Step Functions' vocabulary: the API owns

@@ -138,7 +138,34 @@ fn routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    valid(routes().into_openapi())
+    valid(with_unauthorized(routes().into_openapi()))
+}
+
+/// `document` with the `401` every order route answers when the API runs behind a gateway and a
+/// request names no caller (no customer header, no JWT claims). The routes take the caller as an
+/// extractor, so the answer is written down once here rather than on each route.
+fn with_unauthorized(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let unauthorized = ResponseBuilder::new()
+        .description(
+            "Behind a gateway, the request names no caller: no customer header, or no claims from \
+             the JWT authorizer",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build();
+    for (path, item) in &mut document.paths.paths {
+        if !path.starts_with("/api/v0/orders") {
+            continue;
+        }
+        let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.entry("401".to_owned()).or_insert_with(|| unauthorized.clone().into());
+        }
+    }
+    document
 }
 
 /// `document` with a `description` on every response, which OpenAPI requires and validators and
@@ -177,7 +204,7 @@ fn valid(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let (router, api) = routes().split_for_parts();
-    let document = valid(api).to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    let document = valid(with_unauthorized(api)).to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     router
         .route(
             "/openapi.json",

@@ -26,6 +26,19 @@ impl ExecutionHistory for StepFunctionsHistory {
     async fn execution(&self, order: &OrderId) -> Result<Option<Execution>, BoxError> {
         Ok(self.0.execution(order).await?.map(|recorded| execution_view(&recorded)))
     }
+
+    fn trace_link(&self, order: &OrderId) -> Option<String> {
+        Some(console_link(&self.0.execution_arn(order)))
+    }
+}
+
+/// The execution's page in the Step Functions console, in the execution's own region. The
+/// execution need not have started: the page then says it does not exist, which is the truth.
+pub fn console_link(execution_arn: &str) -> String {
+    let region = execution_arn.split(':').nth(3).unwrap_or("us-east-1");
+    format!(
+        "https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+    )
 }
 
 /// The API's view of an execution Step Functions recorded.
@@ -221,6 +234,16 @@ mod tests {
     const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:order";
     const EXECUTION: &str = "arn:aws:states:us-east-1:000000000000:execution:order:ord_1";
     const CHARGE: &str = "arn:aws:lambda:us-east-1:000000000000:function:orderflow-ChargePayment";
+
+    #[test]
+    fn the_console_link_opens_the_execution_in_its_own_region() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:order:ord_1";
+        assert_eq!(
+            console_link(arn),
+            "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/\
+             arn:aws:states:eu-west-1:123456789012:execution:order:ord_1"
+        );
+    }
 
     fn event(id: i64, previous: i64, kind: HistoryEventType) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
         HistoryEvent::builder()

@@ -70,6 +70,10 @@ impl ExecutionHistory for EngineWorkflows {
             events: events.into_iter().map(event_view).collect(),
         }))
     }
+
+    fn trace_link(&self, order: &OrderId) -> Option<String> {
+        Some(format!("/_local/console/orders/{order}"))
+    }
 }
 
 fn execution_view(execution: asl_engine::ExecutionDescription) -> ExecutionDescription {

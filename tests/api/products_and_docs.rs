@@ -84,3 +84,25 @@ async fn the_execution_history_is_documented_by_its_schema() {
     }
     assert_eq!(schemas["ExecutionDescription"]["properties"]["status"]["$ref"], "#/components/schemas/ExecutionStatus");
 }
+
+#[tokio::test]
+async fn every_order_route_documents_the_401_of_a_request_that_names_no_caller() {
+    let app = TestApp::with_workflows_paused().await;
+    let document: Value = app.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+
+    for (path, method) in [
+        ("/api/v0/orders", "post"),
+        ("/api/v0/orders", "get"),
+        ("/api/v0/orders/{id}", "get"),
+        ("/api/v0/orders/{id}", "patch"),
+        ("/api/v0/orders/{id}", "delete"),
+        ("/api/v0/orders/{id}/execution", "get"),
+    ] {
+        let unauthorized = &document["paths"][path][method]["responses"]["401"];
+        assert_eq!(
+            unauthorized["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
+            "{method} {path}"
+        );
+    }
+    assert!(document["paths"]["/api/v0/products"]["get"]["responses"]["401"].is_null(), "the catalog is public");
+}

@@ -48,6 +48,7 @@ async fn a_customer_behind_the_gateway_does_not_get_the_execution_history_of_the
 
     let as_ada = app.get(&format!("/api/v0/orders/{id}")).header("x-customer-id", "cus_ada").send().await.unwrap();
     assert_eq!(as_ada.status(), 200, "the order itself is hers to see");
+    assert!(as_ada.json::<Value>().await.unwrap().get("trace").is_none(), "tracing the workflow is for operators");
     let history =
         app.get(&format!("/api/v0/orders/{id}/execution")).header("x-customer-id", "cus_ada").send().await.unwrap();
     expect_problem(history, 404, "not-found").await;
@@ -65,4 +66,19 @@ async fn a_customer_behind_the_gateway_does_not_get_the_execution_history_of_the
     assert_eq!(operator.status(), 200);
     let execution: Value = operator.json().await.unwrap();
     assert_eq!(execution["execution"]["name"], id.as_str());
+}
+
+#[tokio::test]
+async fn an_operator_reading_an_order_is_linked_to_its_trace_in_the_console() {
+    let app = TestApp::spawn().await;
+    let placed = app.place_order(&order_body()).await;
+    let id = placed["id"].as_str().unwrap();
+
+    let order: Value = app.get(&format!("/api/v0/orders/{id}")).send().await.unwrap().json().await.unwrap();
+
+    let trace = order["trace"].as_str().expect("a link to the order's trace");
+    assert_eq!(trace, format!("/_local/console/orders/{id}"));
+    let page = app.get(trace).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(id));
 }

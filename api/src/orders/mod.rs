@@ -45,11 +45,12 @@ fn pricing_error(error: PricingError) -> ApiError {
     }
 }
 
-/// An order response: the view, its `ETag`, and the given status.
-async fn order_response(state: &AppState, status: StatusCode, order: &Order) -> Response {
+/// An order response for `caller`: the view, its `ETag`, and the given status.
+async fn order_response(state: &AppState, caller: &Caller, status: StatusCode, order: &Order) -> Response {
     let links = DocumentLinks {
         invoice: link(state, order.invoice.as_ref().map(|invoice| invoice.document_key.as_str())).await,
         label: link(state, order.shipment.as_ref().map(|shipment| shipment.label_key.as_str())).await,
+        trace: matches!(caller, Caller::Operator).then(|| state.executions.trace_link(&order.id)).flatten(),
     };
     let mut response = (status, Json(OrderView::of(order, links))).into_response();
     response.headers_mut().insert(ETAG, etag(order.version));
@@ -121,7 +122,7 @@ pub async fn place_order(
         if earlier.fingerprint != *fingerprint {
             return Err(ApiError::IdempotencyKeyReused(earlier.order.id.to_string()));
         }
-        return placed_response(&state, &earlier.order, true).await;
+        return placed_response(&state, &caller, &earlier.order, true).await;
     }
 
     let now = state.clock.now();
@@ -137,9 +138,9 @@ pub async fn place_order(
         Placement::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.pricing.total, "order placed");
             start_workflow(&state, &order.id).await;
-            placed_response(&state, &order, false).await
+            placed_response(&state, &caller, &order, false).await
         }
-        Placement::Replayed(order) => placed_response(&state, &order, true).await,
+        Placement::Replayed(order) => placed_response(&state, &caller, &order, true).await,
     }
 }
 
@@ -159,8 +160,13 @@ async fn start_workflow(state: &AppState, order: &OrderId) {
 
 /// The `202` of a placed order, with its `Location`; `Idempotent-Replayed: true` when it was
 /// placed by an earlier request with the same key.
-async fn placed_response(state: &AppState, order: &Order, replayed: bool) -> Result<Response, ApiError> {
-    let mut response = order_response(state, StatusCode::ACCEPTED, order).await;
+async fn placed_response(
+    state: &AppState,
+    caller: &Caller,
+    order: &Order,
+    replayed: bool,
+) -> Result<Response, ApiError> {
+    let mut response = order_response(state, caller, StatusCode::ACCEPTED, order).await;
     let location =
         HeaderValue::from_str(&format!("/api/v0/orders/{}", order.id)).map_err(|e| ApiError::Internal(e.into()))?;
     response.headers_mut().insert(LOCATION, location);
@@ -199,7 +205,7 @@ pub async fn get_order(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, current)]).into_response());
     }
-    Ok(order_response(&state, StatusCode::OK, &order).await)
+    Ok(order_response(&state, &caller, StatusCode::OK, &order).await)
 }
 
 /// The query of `GET /api/v0/orders`.
@@ -416,7 +422,7 @@ pub async fn patch_order(
         order.change_email(email, now).map_err(not_modifiable)?;
     }
     let saved = state.orders.save(&order).await?;
-    Ok(order_response(&state, StatusCode::OK, &saved).await)
+    Ok(order_response(&state, &caller, StatusCode::OK, &saved).await)
 }
 
 /// Ask to cancel an order.
@@ -463,7 +469,7 @@ pub async fn cancel_order(
             Ok(request != CancellationRequest::AlreadyRequested)
         })
         .await?;
-    Ok(order_response(&state, StatusCode::ACCEPTED, &order).await)
+    Ok(order_response(&state, &caller, StatusCode::ACCEPTED, &order).await)
 }
 
 impl AppState {

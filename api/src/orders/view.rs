@@ -38,6 +38,11 @@ pub struct OrderView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancellation_requested_at: Option<OffsetDateTime>,
     pub history: Vec<HistoryView>,
+    /// For operators: where to trace the order's workflow, the execution named after the order
+    /// (the Step Functions console on AWS, the local console on a laptop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/_local/console/orders/ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB")]
+    pub trace: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -180,12 +185,14 @@ fn line_view(line: &PricedLine) -> LineView {
 pub struct DocumentLinks {
     pub invoice: Option<String>,
     pub label: Option<String>,
+    /// Where to trace the order's workflow; only operators get it.
+    pub trace: Option<String>,
 }
 
 impl OrderView {
     /// The view of `order`, with its documents' short-lived links.
     pub fn of(order: &Order, links: DocumentLinks) -> Self {
-        let DocumentLinks { invoice: invoice_url, label: label_url } = links;
+        let DocumentLinks { invoice: invoice_url, label: label_url, trace } = links;
         let pricing = &order.pricing;
         Self {
             id: order.id.to_string(),
@@ -235,6 +242,7 @@ impl OrderView {
                 .iter()
                 .map(|h| HistoryView { at: h.at, status: h.status, detail: h.detail.clone() })
                 .collect(),
+            trace,
             created_at: order.created_at,
             updated_at: order.updated_at(),
         }

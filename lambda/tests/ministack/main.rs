@@ -120,6 +120,11 @@ async fn the_gateway_refuses_callers_without_a_token_and_hides_orders_from_other
     let operator = stack.call(Method::GET, &path, Some(&issuer.operator()), None).await;
     assert_eq!(operator.status, 200, "{operator:?}");
     assert_eq!(operator.body["id"], id.as_str());
+    let trace = operator.body["trace"].as_str().expect("operators are linked to the execution");
+    assert!(trace.starts_with("https://us-east-1.console.aws.amazon.com/states/home"), "{trace}");
+    assert!(trace.ends_with(&stack.execution_arn(&id)), "{trace}");
+    let ada_reads = stack.call(Method::GET, &path, Some(&ada), None).await;
+    assert!(ada_reads.body.get("trace").is_none(), "{ada_reads:?}");
 
     let mine = stack.call(Method::GET, "/api/v0/orders", Some(&ada), None).await;
     assert_eq!(mine.status, 200, "{mine:?}");
