@@ -287,6 +287,10 @@ pub struct Order {
     /// The payment partner's decline code of the last declined charge, for the customer's email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     decline_code: Option<String>,
+    /// The payment opened with the partner for this order, recorded before it is charged: the
+    /// fact a compensation reads the charge back by, whatever became of the charge's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_opened: Option<String>,
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -315,6 +319,7 @@ impl Order {
             cancellation_requested_at: None,
             shipping_started_at: None,
             decline_code: None,
+            payment_opened: None,
             history: vec![HistoryEntry { at, status: OrderStatus::Pending, detail: "order received".to_owned() }],
             created_at: at,
             updated_at: at,
@@ -348,6 +353,25 @@ impl Order {
 
     pub fn decline_code(&self) -> Option<&str> {
         self.decline_code.as_deref()
+    }
+
+    /// The partner's reference of the order's payment: the one opened for it, or, for an order
+    /// charged before payments were opened first, the one its payment records. `None`: nothing
+    /// was ever opened, so nothing can have been charged.
+    pub fn payment_reference(&self) -> Option<&str> {
+        self.payment_opened.as_deref().or(self.payment.as_ref().map(|payment| payment.reference.as_str()))
+    }
+
+    /// Records the payment opened for the order, before it is charged. Returns `false` when that
+    /// payment was already recorded. A second, different reference is a bug of the caller's (the
+    /// order's payment is opened under one key) and keeps the first: the first is what may have
+    /// been charged.
+    pub fn record_payment_opened(&mut self, reference: &str) -> bool {
+        if self.payment_opened.is_some() {
+            return false;
+        }
+        self.payment_opened = Some(reference.to_owned());
+        true
     }
 
     /// Records something that happened without changing the status.

@@ -265,14 +265,27 @@ pub enum PaymentError {
 }
 
 /// The payment partner: charges a customer's saved payment method off-session, and refunds.
+///
+/// A charge takes two calls, so that the payment's reference is known, and recorded on the order,
+/// before any money can move: [`open`](Self::open) names the payment without charging it (a
+/// Stripe PaymentIntent created unconfirmed), [`charge`](Self::charge) charges it (confirms it).
+/// Whatever became of a charge whose answer was lost is then read back by that reference, which
+/// is exact at once; a search of the partner's charges by order is not (Stripe's Search is
+/// eventually consistent), and would let a compensation miss a charge made a moment before.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
-    /// Charges `request.amount`. Errors: `Declined`, `RequiresAction`, `Transient`, `Rejected`.
-    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError>;
+    /// Opens the payment of `request`, charging nothing; its reference. Opening again with the
+    /// same key and request returns the same reference. Errors: `Transient`, `Rejected`.
+    async fn open(&self, request: &ChargeRequest) -> Result<String, PaymentError>;
 
-    /// The successful charge made for `order`, if any: what a refund must undo even when the
-    /// answer to the charge was lost. Errors: `Transient`, `Rejected`.
-    async fn find_charge(&self, order: &OrderId) -> Result<Option<Charge>, PaymentError>;
+    /// Charges the payment `reference` that `request` opened. Charging it again never charges
+    /// twice: it answers as the first charge did. Errors: `Declined`, `RequiresAction`,
+    /// `Transient`, `Rejected`.
+    async fn charge(&self, reference: &str, request: &ChargeRequest) -> Result<Charge, PaymentError>;
+
+    /// The successful charge of the payment `reference`, if it was charged: what a refund must
+    /// undo even when the answer to the charge was lost. Errors: `Transient`, `Rejected`.
+    async fn find_charge(&self, reference: &str) -> Result<Option<Charge>, PaymentError>;
 
     /// Refunds `charge` in full. Refunding again returns the same refund. Errors: `Transient`,
     /// `Rejected`.

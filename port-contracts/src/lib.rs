@@ -101,11 +101,12 @@ macro_rules! suite {
     (payments => $callback:ident! { $($args:tt)* }) => {
         $callback! { payments, $($args)* =>
                 a_charge_takes_the_amount_asked,
-                charging_twice_with_the_same_key_charges_once,
-                concurrent_charges_with_one_key_charge_once,
+                opening_a_payment_charges_nothing_and_opening_it_again_names_the_same_one,
+                charging_twice_charges_once,
+                concurrent_charges_of_one_payment_charge_once,
                 a_declined_card_is_declined_with_the_partners_code,
                 a_card_that_needs_its_owner_requires_action,
-                the_charge_of_an_order_is_found_even_when_its_answer_was_lost,
+                a_charge_is_found_by_its_reference_at_once_even_when_its_answer_was_lost,
                 refunding_twice_refunds_once,
         }
     };

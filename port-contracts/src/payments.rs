@@ -5,8 +5,7 @@
 
 use futures::future::join_all;
 use orderflow_domain::cart::PaymentMethodId;
-use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::{ChargeRequest, PaymentError, PaymentGateway};
+use orderflow_domain::ports::{Charge, ChargeRequest, PaymentError, PaymentGateway};
 use orderflow_domain::{Currency, Money};
 
 use crate::fixtures::{customer, order_id};
@@ -23,27 +22,52 @@ pub fn charge_request(payment_method: &str) -> ChargeRequest {
     }
 }
 
-async fn found(payments: &dyn PaymentGateway, order: &OrderId) -> Option<orderflow_domain::ports::Charge> {
-    payments.find_charge(order).await.expect("looking a charge up")
+async fn open(payments: &dyn PaymentGateway, request: &ChargeRequest) -> String {
+    payments.open(request).await.expect("opening a payment")
+}
+
+/// Opens and charges `request`'s payment; its reference and the charge's answer.
+async fn open_and_charge(
+    payments: &dyn PaymentGateway,
+    request: &ChargeRequest,
+) -> (String, Result<Charge, PaymentError>) {
+    let reference = open(payments, request).await;
+    let charged = payments.charge(&reference, request).await;
+    (reference, charged)
+}
+
+async fn found(payments: &dyn PaymentGateway, reference: &str) -> Option<Charge> {
+    payments.find_charge(reference).await.expect("looking a charge up")
 }
 
 pub async fn a_charge_takes_the_amount_asked(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_visa");
-    let charge = payments.charge(&request).await.expect("charging a good card");
+    let (reference, charged) = open_and_charge(payments, &request).await;
+    let charge = charged.expect("charging a good card");
     assert_eq!(charge.amount, request.amount);
-    assert!(!charge.reference.is_empty(), "the partner's reference is kept for the refund");
+    assert_eq!(charge.reference, reference, "the charge is the payment that was opened");
 }
 
-pub async fn charging_twice_with_the_same_key_charges_once(payments: &dyn PaymentGateway) {
+pub async fn opening_a_payment_charges_nothing_and_opening_it_again_names_the_same_one(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_visa");
-    let first = payments.charge(&request).await.expect("charging a good card");
-    let again = payments.charge(&request).await.expect("repeating the charge");
+    let reference = open(payments, &request).await;
+    assert!(!reference.is_empty(), "an opened payment has the partner's reference");
+    assert_eq!(open(payments, &request).await, reference, "the same key opens the same payment");
+    assert_eq!(found(payments, &reference).await, None, "an opened payment is not a charge");
+}
+
+pub async fn charging_twice_charges_once(payments: &dyn PaymentGateway) {
+    let request = charge_request("pm_card_visa");
+    let (reference, charged) = open_and_charge(payments, &request).await;
+    let first = charged.expect("charging a good card");
+    let again = payments.charge(&reference, &request).await.expect("repeating the charge");
     assert_eq!(again, first, "the repeat is answered with the first charge");
 }
 
-pub async fn concurrent_charges_with_one_key_charge_once(payments: &dyn PaymentGateway) {
+pub async fn concurrent_charges_of_one_payment_charge_once(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_visa");
-    let charges = join_all((0..10).map(|_| payments.charge(&request))).await;
+    let reference = open(payments, &request).await;
+    let charges = join_all((0..10).map(|_| payments.charge(&reference, &request))).await;
     let first = charges[0].as_ref().expect("every racing charge is answered");
     assert!(
         charges.iter().all(|c| c.as_ref().is_ok_and(|c| c == first)),
@@ -53,29 +77,34 @@ pub async fn concurrent_charges_with_one_key_charge_once(payments: &dyn PaymentG
 
 pub async fn a_declined_card_is_declined_with_the_partners_code(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_chargeDeclinedInsufficientFunds");
-    match payments.charge(&request).await {
+    let (reference, charged) = open_and_charge(payments, &request).await;
+    match charged {
         Err(PaymentError::Declined { code }) => assert_eq!(code, "insufficient_funds"),
         other => panic!("a card without funds was not declined: {other:?}"),
     }
-    assert_eq!(found(payments, &request.order).await, None, "a decline is no charge to refund");
+    assert_eq!(found(payments, &reference).await, None, "a decline is no charge to refund");
 }
 
 pub async fn a_card_that_needs_its_owner_requires_action(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_authenticationRequired");
-    assert!(matches!(payments.charge(&request).await, Err(PaymentError::RequiresAction)));
-    assert_eq!(found(payments, &request.order).await, None);
+    let (reference, charged) = open_and_charge(payments, &request).await;
+    assert!(matches!(charged, Err(PaymentError::RequiresAction)), "{charged:?}");
+    assert_eq!(found(payments, &reference).await, None);
 }
 
-pub async fn the_charge_of_an_order_is_found_even_when_its_answer_was_lost(payments: &dyn PaymentGateway) {
+pub async fn a_charge_is_found_by_its_reference_at_once_even_when_its_answer_was_lost(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_visa");
-    let charge = payments.charge(&request).await.expect("charging a good card");
-    assert_eq!(found(payments, &request.order).await, Some(charge));
-    assert_eq!(found(payments, &order_id()).await, None, "an order never charged has no charge");
+    let (reference, charged) = open_and_charge(payments, &request).await;
+    // The caller never read the answer: all it holds is the reference it recorded before.
+    drop(charged);
+    let charge = found(payments, &reference).await.expect("the charge, found by its reference");
+    assert_eq!((charge.reference.as_str(), charge.amount), (reference.as_str(), request.amount));
 }
 
 pub async fn refunding_twice_refunds_once(payments: &dyn PaymentGateway) {
     let request = charge_request("pm_card_visa");
-    let charge = payments.charge(&request).await.expect("charging a good card");
+    let (_, charged) = open_and_charge(payments, &request).await;
+    let charge = charged.expect("charging a good card");
     let refund = payments.refund(&request.order, &charge).await.expect("refunding the charge");
     assert_eq!(refund.amount, charge.amount, "a refund is in full");
     let again = payments.refund(&request.order, &charge).await.expect("refunding again");

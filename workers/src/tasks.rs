@@ -133,7 +133,17 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
         payment_method: order.payment_method.clone(),
         idempotency_key: charge_key(id),
     };
-    let charge = match saga.payments.charge(&request).await {
+    // The payment's reference is on the order before any money can move: whatever becomes of the
+    // charge's answer, the compensations read the charge back by it.
+    let reference = match order.payment_reference() {
+        Some(reference) => reference.to_owned(),
+        None => {
+            let reference = saga.payments.open(&request).await?;
+            saga.update(id, |order| Ok(order.record_payment_opened(&reference))).await?;
+            reference
+        }
+    };
+    let charge = match saga.payments.charge(&reference, &request).await {
         Ok(charge) => charge,
         Err(PaymentError::Declined { code }) => {
             // The decline code is a fact for the customer's email: it travels on the order, not
@@ -341,10 +351,15 @@ pub async fn note_email_failure(saga: &Saga, id: &OrderId, stage: &str, error: &
 }
 
 /// Refunds the order's charge in full, if there is one. The payment partner is the source of
-/// truth: a charge whose answer was lost is found and refunded too.
+/// truth, asked by the payment's reference, which the order records before the charge: a charge
+/// whose answer was lost is found and refunded too.
 pub async fn refund_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskError> {
-    ensure_not_shipped(saga, &saga.load(id).await?).await?;
-    let Some(charge) = saga.payments.find_charge(id).await? else {
+    let order = saga.load(id).await?;
+    ensure_not_shipped(saga, &order).await?;
+    let Some(reference) = order.payment_reference() else {
+        return Ok(json!({"refunded": false})); // nothing was opened, so nothing was charged
+    };
+    let Some(charge) = saga.payments.find_charge(reference).await? else {
         return Ok(json!({"refunded": false}));
     };
     let refund = saga.payments.refund(id, &charge).await?;
@@ -427,7 +442,11 @@ pub async fn record_compensation_failure(
 ) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
     let mut outstanding = Vec::new();
-    match saga.payments.find_charge(id).await {
+    let charge = match order.payment_reference() {
+        Some(reference) => saga.payments.find_charge(reference).await,
+        None => Ok(None),
+    };
+    match charge {
         Ok(Some(charge)) if order.payment.as_ref().is_none_or(|p| p.status != PaymentStatus::Refunded) => {
             outstanding.push(format!("the charge of {} is not refunded", charge.amount));
         }

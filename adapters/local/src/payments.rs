@@ -21,11 +21,13 @@
 //! | `pm_card_authenticationRequired`, `_authenticationRequiredChargeDeclinedInsufficientFunds`, `_threeDSecureRequired`, `_threeDSecure2Required`, `_threeDSecureRequired…` | `RequiresAction` (Stripe: 402 `authentication_required`) |
 //! | any other id | `Declined { code: "resource_missing" }` (Stripe: "No such PaymentMethod") |
 //!
-//! Idempotency keys work as Stripe's do: a request repeated with the same key and the same
-//! parameters gets the first answer again (the same `pi_…`, or the same decline) and never
-//! charges twice; the same key with other parameters is refused (`Rejected`, Stripe's
-//! `idempotency_error`). Every answer is written to the ledger before it is returned, in the
-//! simulator's own SQLite file, so a retry after a crash finds it.
+//! A payment is opened first (a PaymentIntent created unconfirmed: a `pi_…`, nothing charged),
+//! then charged by its reference (confirmed); the outcome above is decided when it is charged.
+//! Idempotency keys work as Stripe's do: opening again with the same key and the same parameters
+//! gets the same `pi_…`; the same key with other parameters is refused (`Rejected`, Stripe's
+//! `idempotency_error`). Charging a payment again answers as its first charge did (the same
+//! charge, or the same decline) and never charges twice. Every answer is written to the ledger
+//! before it is returned, in the simulator's own SQLite file, so a retry after a crash finds it.
 //!
 //! Refunds are in full and once per charge: refunding again returns the same `re_…`, and the
 //! database itself refuses a refund larger than its charge.
@@ -93,6 +95,22 @@ const SCHEMA: Schema = Schema {
         BEGIN
             SELECT RAISE(ABORT, 'a refund must be of a succeeded charge, in its currency, within its amount');
         END;
+        ",
+        // 2: payments opened before they are charged (PaymentIntents created unconfirmed). A
+        // charge of an opened payment takes its reference and key; charges made before this
+        // migration have no opened payment.
+        r"
+        CREATE TABLE opened (
+            seq             INTEGER PRIMARY KEY,
+            reference       TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            order_id        TEXT NOT NULL,
+            customer_id     TEXT NOT NULL,
+            amount_minor    INTEGER NOT NULL CHECK (amount_minor > 0),
+            currency        TEXT NOT NULL,
+            payment_method  TEXT NOT NULL,
+            created_at      TEXT NOT NULL
+        ) STRICT;
         ",
     ],
 };
@@ -296,6 +314,14 @@ struct StoredCharge {
     decline_code: Option<String>,
 }
 
+impl StoredCharge {
+    /// Whether `other` asks for the same payment: what makes a repeated key a replay, not a reuse.
+    fn same_request_as(&self, other: &Self) -> bool {
+        (&self.order_id, &self.customer_id, self.amount, &self.payment_method)
+            == (&other.order_id, &other.customer_id, other.amount, &other.payment_method)
+    }
+}
+
 /// A new id in Stripe's shape: `prefix_` and 24 letters and digits.
 fn stripe_id(prefix: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + 25);
@@ -329,13 +355,39 @@ fn charge_status(row: &Row<'_>, index: usize) -> rusqlite::Result<ChargeStatus> 
     ChargeStatus::parse(&raw).ok_or_else(|| bad_column(index, UnknownStatus(raw)))
 }
 
-fn charge_by_key(conn: &Connection, key: &str) -> Result<Option<StoredCharge>, DbError> {
+/// The payment opened under `column` = `value` (its `reference` or its `idempotency_key`), as a
+/// charge not yet decided (`status` is a placeholder the caller decides).
+fn opened_by(conn: &Connection, column: &str, value: &str) -> Result<Option<(StoredCharge, String)>, DbError> {
+    let sql = format!(
+        "SELECT reference, order_id, customer_id, amount_minor, currency, payment_method, idempotency_key
+         FROM opened WHERE {column} = ?1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([value], |r| {
+            Ok((
+                StoredCharge {
+                    reference: r.get(0)?,
+                    order_id: r.get(1)?,
+                    customer_id: r.get(2)?,
+                    amount: money(r, 3, 4)?,
+                    payment_method: r.get(5)?,
+                    status: ChargeStatus::Succeeded,
+                    decline_code: None,
+                },
+                r.get(6)?,
+            ))
+        })
+        .optional()?)
+}
+
+fn charge_by_reference(conn: &Connection, reference: &str) -> Result<Option<StoredCharge>, DbError> {
     Ok(conn
         .prepare_cached(
             "SELECT reference, order_id, customer_id, amount_minor, currency, payment_method, status, decline_code
-             FROM charges WHERE idempotency_key = ?1",
+             FROM charges WHERE reference = ?1",
         )?
-        .query_row([key], |r| {
+        .query_row([reference], |r| {
             Ok(StoredCharge {
                 reference: r.get(0)?,
                 order_id: r.get(1)?,
@@ -431,7 +483,7 @@ fn read_ledger(conn: &Connection, order: Option<&str>) -> Result<Ledger, DbError
 #[async_trait]
 impl PaymentGateway for PaymentSimulator {
     #[tracing::instrument(skip_all, fields(order_id = %request.order, amount = %request.amount))]
-    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
+    async fn open(&self, request: &ChargeRequest) -> Result<String, PaymentError> {
         if request.amount.minor() <= 0 {
             return Err(rejected(Refused::NonPositiveAmount(request.amount)));
         }
@@ -444,33 +496,22 @@ impl PaymentGateway for PaymentSimulator {
             status: ChargeStatus::Succeeded,
             decline_code: None,
         };
-        let asked = match TestCard::of(&asked.payment_method) {
-            TestCard::Succeeds | TestCard::SucceedsButRefundFails => asked,
-            TestCard::Declines(code) => StoredCharge {
-                status: ChargeStatus::RequiresPaymentMethod,
-                decline_code: Some(code.to_owned()),
-                ..asked
-            },
-            TestCard::RequiresAction => StoredCharge { status: ChargeStatus::RequiresAction, ..asked },
-        };
         let key = request.idempotency_key.clone();
         let now = self.now();
-        let stored = self
+        let reference = self
             .db
             .write(move |conn| {
-                if let Some(first) = charge_by_key(conn, &key)? {
-                    let same_request = (&first.order_id, &first.customer_id, first.amount, &first.payment_method)
-                        == (&asked.order_id, &asked.customer_id, asked.amount, &asked.payment_method);
-                    return Ok(if same_request {
-                        Ok(first)
+                if let Some((first, _)) = opened_by(conn, "idempotency_key", &key)? {
+                    return Ok(if first.same_request_as(&asked) {
+                        Ok(first.reference)
                     } else {
                         Err(Refused::KeyReused { key, reference: first.reference })
                     });
                 }
                 conn.prepare_cached(
-                    "INSERT INTO charges (reference, idempotency_key, order_id, customer_id, amount_minor, currency,
-                                          payment_method, status, decline_code, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO opened (reference, idempotency_key, order_id, customer_id, amount_minor, currency,
+                                         payment_method, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     asked.reference,
@@ -480,11 +521,60 @@ impl PaymentGateway for PaymentSimulator {
                     asked.amount.minor(),
                     asked.amount.currency().code(),
                     asked.payment_method,
-                    asked.status.as_str(),
-                    asked.decline_code,
                     now,
                 ])?;
-                Ok(Ok(asked))
+                Ok(Ok(asked.reference))
+            })
+            .await
+            .map_err(transient)?
+            .map_err(rejected)?;
+        tracing::info!(reference = %reference, "payment opened");
+        Ok(reference)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %request.order, reference = %reference))]
+    async fn charge(&self, reference: &str, request: &ChargeRequest) -> Result<Charge, PaymentError> {
+        let (reference, order) = (reference.to_owned(), request.order.to_string());
+        let now = self.now();
+        let stored = self
+            .db
+            .write(move |conn| {
+                if let Some(first) = charge_by_reference(conn, &reference)? {
+                    return Ok(Ok(first));
+                }
+                let Some((opened, key)) = opened_by(conn, "reference", &reference)? else {
+                    return Ok(Err(Refused::NoSuchCharge(reference)));
+                };
+                if opened.order_id != order {
+                    return Ok(Err(Refused::WrongOrder { reference, owner: opened.order_id, asked: order }));
+                }
+                let decided = match TestCard::of(&opened.payment_method) {
+                    TestCard::Succeeds | TestCard::SucceedsButRefundFails => opened,
+                    TestCard::Declines(code) => StoredCharge {
+                        status: ChargeStatus::RequiresPaymentMethod,
+                        decline_code: Some(code.to_owned()),
+                        ..opened
+                    },
+                    TestCard::RequiresAction => StoredCharge { status: ChargeStatus::RequiresAction, ..opened },
+                };
+                conn.prepare_cached(
+                    "INSERT INTO charges (reference, idempotency_key, order_id, customer_id, amount_minor, currency,
+                                          payment_method, status, decline_code, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?
+                .execute(params![
+                    decided.reference,
+                    key,
+                    decided.order_id,
+                    decided.customer_id,
+                    decided.amount.minor(),
+                    decided.amount.currency().code(),
+                    decided.payment_method,
+                    decided.status.as_str(),
+                    decided.decline_code,
+                    now,
+                ])?;
+                Ok(Ok(decided))
             })
             .await
             .map_err(transient)?
@@ -500,24 +590,12 @@ impl PaymentGateway for PaymentSimulator {
         }
     }
 
-    async fn find_charge(&self, order: &OrderId) -> Result<Option<Charge>, PaymentError> {
-        let order = order.to_string();
-        self.db
-            .read(move |conn| {
-                // An order has one successful charge unless a caller used two keys for it; then
-                // the one still to refund comes first.
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT c.reference, c.amount_minor, c.currency FROM charges c
-                         WHERE c.order_id = ?1 AND c.status = 'succeeded'
-                         ORDER BY EXISTS (SELECT 1 FROM refunds r WHERE r.charge = c.reference), c.seq
-                         LIMIT 1",
-                    )?
-                    .query_row([order], |r| Ok(Charge { reference: r.get(0)?, amount: money(r, 1, 2)? }))
-                    .optional()?)
-            })
-            .await
-            .map_err(transient)
+    async fn find_charge(&self, reference: &str) -> Result<Option<Charge>, PaymentError> {
+        let reference = reference.to_owned();
+        let found = self.db.read(move |conn| charge_by_reference(conn, &reference)).await.map_err(transient)?;
+        Ok(found
+            .filter(|charge| charge.status == ChargeStatus::Succeeded)
+            .map(|charge| Charge { reference: charge.reference, amount: charge.amount }))
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %order, charge = %charge.reference))]

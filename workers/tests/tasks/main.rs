@@ -56,6 +56,34 @@ async fn charging_again_after_a_lost_answer_records_the_one_charge() {
 }
 
 #[tokio::test]
+async fn a_charge_whose_answer_was_lost_is_refunded_by_the_reference_the_order_recorded_first() {
+    let shop = Shop::open().await;
+    let order = shop.place("pm_card_visa").await;
+    shop.run_all(&order, &[Task::PriceOrder, Task::ReserveStock, Task::IssueInvoice]).await;
+    shop.charge_behind_the_sagas_back(&order).await;
+    assert!(shop.order(&order).await.payment.is_none(), "the order never learnt it was paid");
+
+    let refunded = shop.run(Task::RefundPayment, &order).await.unwrap();
+
+    assert_eq!(refunded["refunded"], true);
+    let ledger = shop.payments.ledger_of(&order).await.unwrap();
+    assert_eq!(ledger.charges[0].refunds.len(), 1, "the charge was refunded: {ledger:?}");
+    assert_eq!(shop.order(&order).await.payment.map(|p| p.reference), Some(ledger.charges[0].reference.clone()));
+}
+
+#[tokio::test]
+async fn an_order_that_never_opened_a_payment_has_nothing_to_refund() {
+    let shop = Shop::open().await;
+    let order = shop.place("pm_card_visa").await;
+    shop.run_all(&order, &[Task::PriceOrder, Task::ReserveStock]).await;
+
+    let refunded = shop.run(Task::RefundPayment, &order).await.unwrap();
+
+    assert_eq!(refunded["refunded"], false);
+    assert!(shop.payments.ledger_of(&order).await.unwrap().charges.is_empty());
+}
+
+#[tokio::test]
 async fn reconciling_finds_a_label_bought_before_a_crash_and_finishes_the_order() {
     let shop = Shop::open().await;
     let before = shop.mugs().await;

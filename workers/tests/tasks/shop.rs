@@ -11,7 +11,7 @@ use orderflow_domain::catalog::Grams;
 use orderflow_domain::order::{Order, OrderId};
 use orderflow_domain::ports::{
     Carrier, ChargeRequest, Inventory, NewOrder, OrderStore, PaymentGateway, Shipment, ShipmentRequest, StockLevel,
-    SystemClock,
+    StoreError, SystemClock,
 };
 use orderflow_port_contracts::fixtures::{self, MUG};
 use orderflow_workers::{Saga, Task, TaskError};
@@ -110,7 +110,8 @@ impl Shop {
         self.inventory.reserve(id, &lines).await.expect("reserving the order's stock");
     }
 
-    /// Charges the order as `ChargePayment` does, as an attempt whose answer never came back.
+    /// Charges the order as `ChargePayment` does (opens the payment, records it on the order,
+    /// charges it), as an attempt whose answer never came back.
     pub async fn charge_behind_the_sagas_back(&self, id: &OrderId) {
         let order = self.order(id).await;
         let request = ChargeRequest {
@@ -120,7 +121,13 @@ impl Shop {
             payment_method: order.payment_method.clone(),
             idempotency_key: format!("{id}/charge"),
         };
-        self.payments.charge(&request).await.expect("charging the order");
+        let reference = self.payments.open(&request).await.expect("opening the order's payment");
+        self.saga
+            .orders
+            .update(id, |order| Ok::<_, StoreError>(order.record_payment_opened(&reference)))
+            .await
+            .expect("recording the payment on the order");
+        self.payments.charge(&reference, &request).await.expect("charging the order");
     }
 
     /// Buys the order's label as `ShipOrder` does, as an attempt that crashed before it could

@@ -34,12 +34,18 @@ enum Answer {
 }
 
 async fn answer(payments: &PaymentSimulator, payment_method: &str) -> Answer {
-    match payments.charge(&request(&order_id(), payment_method, usd(2599))).await {
+    match pay(&payments, &request(&order_id(), payment_method, usd(2599))).await {
         Ok(_) => Answer::Charged,
         Err(PaymentError::Declined { code }) => Answer::Declined(code),
         Err(PaymentError::RequiresAction) => Answer::RequiresAction,
         Err(other) => Answer::Other(other.to_string()),
     }
+}
+
+/// Opens the payment of `request` and charges it, as `ChargePayment` does.
+async fn pay(payments: &PaymentSimulator, request: &ChargeRequest) -> Result<Charge, PaymentError> {
+    let reference = payments.open(request).await?;
+    payments.charge(&reference, request).await
 }
 
 fn is_stripe_id(id: &str, prefix: &str) -> bool {
@@ -129,8 +135,8 @@ async fn a_charge_repeated_with_its_key_is_answered_again_without_charging_twice
     let (_dir, payments) = simulator();
     let order = order_id();
     let request = request(&order, "pm_card_visa", usd(4200));
-    let first = payments.charge(&request).await.unwrap();
-    let again = payments.charge(&request).await.unwrap();
+    let first = pay(&payments, &request).await.unwrap();
+    let again = pay(&payments, &request).await.unwrap();
     assert_eq!(first, again);
     assert!(is_stripe_id(&first.reference, "pi_"));
     assert_eq!(first.amount, usd(4200));
@@ -142,7 +148,7 @@ async fn a_decline_repeated_with_its_key_is_the_same_decline() {
     let (_dir, payments) = simulator();
     let request = request(&order_id(), "pm_card_chargeDeclinedExpiredCard", usd(4200));
     for _ in 0..2 {
-        let error = payments.charge(&request).await.unwrap_err();
+        let error = pay(&payments, &request).await.unwrap_err();
         assert!(matches!(error, PaymentError::Declined { ref code } if code == "expired_card"), "{error:?}");
     }
     assert_eq!(payments.ledger().await.unwrap().charges.len(), 1);
@@ -155,7 +161,7 @@ async fn fifty_concurrent_charges_with_one_key_make_one_charge() {
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let (payments, request) = (payments.clone(), request.clone());
-            tokio::spawn(async move { payments.charge(&request).await.unwrap() })
+            tokio::spawn(async move { pay(&payments, &request).await.unwrap() })
         })
         .collect();
     let mut references = std::collections::HashSet::new();
@@ -172,11 +178,11 @@ async fn fifty_concurrent_charges_with_one_key_make_one_charge() {
 async fn a_key_reused_with_another_amount_or_card_is_rejected_and_changes_nothing() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let first = payments.charge(&request(&order, "pm_card_visa", usd(1000))).await.unwrap();
+    let first = pay(&payments, &request(&order, "pm_card_visa", usd(1000))).await.unwrap();
 
-    let other_amount = payments.charge(&request(&order, "pm_card_visa", usd(1001))).await;
+    let other_amount = pay(&payments, &request(&order, "pm_card_visa", usd(1001))).await;
     assert!(matches!(other_amount, Err(PaymentError::Rejected(_))), "{other_amount:?}");
-    let other_card = payments.charge(&request(&order, "pm_card_amex", usd(1000))).await;
+    let other_card = pay(&payments, &request(&order, "pm_card_amex", usd(1000))).await;
     assert!(matches!(other_card, Err(PaymentError::Rejected(_))), "{other_card:?}");
 
     let ledger = payments.ledger().await.unwrap();
@@ -189,29 +195,47 @@ async fn a_key_reused_with_another_amount_or_card_is_rejected_and_changes_nothin
 async fn a_zero_or_negative_amount_is_rejected() {
     let (_dir, payments) = simulator();
     for amount in [0, -5] {
-        let result = payments.charge(&request(&order_id(), "pm_card_visa", usd(amount))).await;
+        let result = pay(&payments, &request(&order_id(), "pm_card_visa", usd(amount))).await;
         assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
     }
     assert!(payments.ledger().await.unwrap().charges.is_empty());
 }
 
 #[tokio::test]
-async fn find_charge_returns_the_successful_charge_of_the_order_only() {
+async fn find_charge_returns_the_successful_charge_of_that_payment_only() {
     let (_dir, payments) = simulator();
-    let (paid, declined, untouched) = (order_id(), order_id(), order_id());
-    let charge = payments.charge(&request(&paid, "pm_card_visa", usd(500))).await.unwrap();
-    payments.charge(&request(&declined, "pm_card_chargeDeclined", usd(500))).await.unwrap_err();
+    let paid = request(&order_id(), "pm_card_visa", usd(500));
+    let paid_reference = payments.open(&paid).await.unwrap();
+    let charge = payments.charge(&paid_reference, &paid).await.unwrap();
+    let declined = request(&order_id(), "pm_card_chargeDeclined", usd(500));
+    let declined_reference = payments.open(&declined).await.unwrap();
+    payments.charge(&declined_reference, &declined).await.unwrap_err();
+    let opened_only = payments.open(&request(&order_id(), "pm_card_visa", usd(500))).await.unwrap();
 
-    assert_eq!(payments.find_charge(&paid).await.unwrap(), Some(charge));
-    assert_eq!(payments.find_charge(&declined).await.unwrap(), None);
-    assert_eq!(payments.find_charge(&untouched).await.unwrap(), None);
+    assert_eq!(payments.find_charge(&paid_reference).await.unwrap(), Some(charge));
+    assert_eq!(payments.find_charge(&declined_reference).await.unwrap(), None);
+    assert_eq!(payments.find_charge(&opened_only).await.unwrap(), None, "opening charges nothing");
+    assert_eq!(payments.find_charge("pi_000000000000000000000000").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_payment_is_charged_only_for_the_order_that_opened_it() {
+    let (_dir, payments) = simulator();
+    let opened = request(&order_id(), "pm_card_visa", usd(500));
+    let reference = payments.open(&opened).await.unwrap();
+    let other = request(&order_id(), "pm_card_visa", usd(500));
+
+    let refused = payments.charge(&reference, &other).await;
+
+    assert!(matches!(refused, Err(PaymentError::Rejected(_))), "{refused:?}");
+    assert_eq!(payments.find_charge(&reference).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn a_refund_is_made_once_and_asking_again_returns_it() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let charge = payments.charge(&request(&order, "pm_card_visa", usd(2500))).await.unwrap();
+    let charge = pay(&payments, &request(&order, "pm_card_visa", usd(2500))).await.unwrap();
 
     let refund = payments.refund(&order, &charge).await.unwrap();
     assert!(is_stripe_id(&refund.reference, "re_"));
@@ -222,8 +246,8 @@ async fn a_refund_is_made_once_and_asking_again_returns_it() {
     assert_eq!(ledger.charges.len(), 1);
     let refunds = &ledger.charges[0].refunds;
     assert_eq!(refunds.iter().map(|r| (&r.reference, r.amount)).collect::<Vec<_>>(), [(&refund.reference, usd(2500))]);
-    // The refunded charge is still the order's charge: a compensation retried finds the same refund.
-    assert_eq!(payments.find_charge(&order).await.unwrap(), Some(charge));
+    // The refunded charge is still the payment's charge: a compensation retried finds the same refund.
+    assert_eq!(payments.find_charge(&charge.reference).await.unwrap(), Some(charge));
 }
 
 #[tokio::test]
@@ -232,10 +256,10 @@ async fn a_refund_without_a_successful_charge_of_that_order_is_impossible() {
     let (order, other) = (order_id(), order_id());
     let invented = Charge { reference: "pi_000000000000000000000000".to_owned(), amount: usd(100) };
     let declined = request(&order, "pm_card_chargeDeclined", usd(100));
-    payments.charge(&declined).await.unwrap_err();
+    pay(&payments, &declined).await.unwrap_err();
     let declined =
         Charge { reference: payments.ledger().await.unwrap().charges[0].reference.clone(), amount: usd(100) };
-    let others = payments.charge(&request(&other, "pm_card_visa", usd(100))).await.unwrap();
+    let others = pay(&payments, &request(&other, "pm_card_visa", usd(100))).await.unwrap();
 
     for (order, charge) in [(&order, &invented), (&order, &declined), (&order, &others)] {
         let result = payments.refund(order, charge).await;
@@ -248,7 +272,7 @@ async fn a_refund_without_a_successful_charge_of_that_order_is_impossible() {
 async fn a_refund_is_in_full_never_more_nor_less_than_the_charge() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let charge = payments.charge(&request(&order, "pm_card_visa", usd(2500))).await.unwrap();
+    let charge = pay(&payments, &request(&order, "pm_card_visa", usd(2500))).await.unwrap();
     for amount in [usd(2501), usd(100), Money::new(2500, Currency::Eur)] {
         let result = payments.refund(&order, &Charge { amount, ..charge.clone() }).await;
         assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
@@ -260,7 +284,7 @@ async fn a_refund_is_in_full_never_more_nor_less_than_the_charge() {
 async fn the_database_refuses_a_refund_larger_than_its_charge_even_if_code_tried() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let charge = payments.charge(&request(&order, "pm_card_visa", usd(2500))).await.unwrap();
+    let charge = pay(&payments, &request(&order, "pm_card_visa", usd(2500))).await.unwrap();
     let reference = charge.reference.clone();
     let forced = payments
         .db
@@ -279,7 +303,7 @@ async fn the_database_refuses_a_refund_larger_than_its_charge_even_if_code_tried
 async fn the_refund_of_a_refund_fail_card_fails_and_is_not_recorded() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let charge = payments.charge(&request(&order, "pm_card_refundFail", usd(700))).await.unwrap();
+    let charge = pay(&payments, &request(&order, "pm_card_refundFail", usd(700))).await.unwrap();
     let result = payments.refund(&order, &charge).await;
     assert!(matches!(result, Err(PaymentError::Rejected(_))), "{result:?}");
     assert!(payments.ledger().await.unwrap().charges[0].refunds.is_empty());
@@ -292,14 +316,14 @@ async fn the_ledger_survives_reopening_and_keys_still_replay() {
     let order = order_id();
     let (charge, refund) = {
         let payments = PaymentSimulator::open(&path, Durability::Full).unwrap();
-        let charge = payments.charge(&request(&order, "pm_card_visa", usd(900))).await.unwrap();
+        let charge = pay(&payments, &request(&order, "pm_card_visa", usd(900))).await.unwrap();
         let refund = payments.refund(&order, &charge).await.unwrap();
         (charge, refund)
     };
     let payments = PaymentSimulator::open(&path, Durability::Full).unwrap();
-    assert_eq!(payments.charge(&request(&order, "pm_card_visa", usd(900))).await.unwrap(), charge);
+    assert_eq!(pay(&payments, &request(&order, "pm_card_visa", usd(900))).await.unwrap(), charge);
     assert_eq!(payments.refund(&order, &charge).await.unwrap(), refund);
-    assert_eq!(payments.find_charge(&order).await.unwrap(), Some(charge));
+    assert_eq!(payments.find_charge(&charge.reference).await.unwrap(), Some(charge));
     assert_eq!(payments.ledger().await.unwrap().charges.len(), 1);
 }
 
@@ -307,9 +331,9 @@ async fn the_ledger_survives_reopening_and_keys_still_replay() {
 async fn the_ledger_serializes_to_the_documented_json_shape() {
     let (_dir, payments) = simulator();
     let order = order_id();
-    let charge = payments.charge(&request(&order, "pm_card_visa", usd(2599))).await.unwrap();
+    let charge = pay(&payments, &request(&order, "pm_card_visa", usd(2599))).await.unwrap();
     payments.refund(&order, &charge).await.unwrap();
-    payments.charge(&request(&order_id(), "pm_card_chargeDeclined", usd(100))).await.unwrap_err();
+    pay(&payments, &request(&order_id(), "pm_card_chargeDeclined", usd(100))).await.unwrap_err();
 
     let json = serde_json::to_value(payments.ledger().await.unwrap()).unwrap();
     let paid = &json["charges"][0];
