@@ -107,7 +107,7 @@ contracts::suite!(inventory => contract_tests! { fresh sqlite_inventory().await,
 
 contracts::suite!(invoice_numbers => contract_tests! { fresh sqlite_invoice_numbers(), |numbers| (&numbers) });
 
-contracts::suite!(payments => contract_tests! { fresh payment_simulator(), |payments| (&payments) });
+contracts::suite!(payments => contract_tests! { fresh payment_simulator(), |payments| (&payments, &contracts::payments::TestCards::stripe_test_mode()) });
 
 contracts::suite!(carrier => contract_tests! { fresh carrier_simulator(), |carrier| (&carrier) });
 
