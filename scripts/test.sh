@@ -21,6 +21,9 @@ scripts/console-browser.sh
 step "AWS adapters: the port contract suites on ministack and moto"
 scripts/aws-emulators.sh
 
+step "the Stripe adapter on localstripe"
+scripts/localstripe.sh
+
 step "end to end on ministack: our Lambda zips behind an HTTP API, the state machine, DynamoDB, S3, SES"
 scripts/aws-e2e.sh
 

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use orderflow_adapters_stripe::SecretKey;
 use orderflow_api::AuthMode;
 use orderflow_documents::Seller;
 use orderflow_domain::customer::EmailAddress;
@@ -64,13 +65,25 @@ pub enum Profile {
     Production,
 }
 
-/// Who takes payments. Stripe comes with issue 9; until then the simulator is the only choice,
-/// and production refuses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who takes payments.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentPartner {
-    /// The local simulator, its ledger in the function's `/tmp`: each function instance has its
+    /// The local simulator, its ledger in `SIMULATOR_DIR`: on AWS each function instance has its
     /// own, so a refund does not find a charge made by another instance. For trials only.
     Simulator,
+    /// Stripe (`PAYMENTS=stripe`) at `api_base` (`STRIPE_API_BASE`, default Stripe's own; a fake
+    /// such as localstripe on an emulator), with the secret key from `key`.
+    Stripe { api_base: String, key: StripeKey },
+}
+
+/// Where a function finds its Stripe secret key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StripeKey {
+    /// `STRIPE_SECRET_ARN`: a Secrets Manager secret whose value is the key, read once per cold
+    /// start. What a deployment uses: the key is in no function's configuration.
+    SecretsManager(String),
+    /// `STRIPE_SECRET_KEY`: the key itself, for emulators and trials; production refuses it.
+    Environment(SecretKey),
 }
 
 /// Who ships parcels. The carrier aggregator comes with issue 9.
@@ -133,6 +146,32 @@ pub struct SweeperConfig {
     pub common: Common,
     /// `STATE_MACHINE_ARN`.
     pub state_machine_arn: String,
+}
+
+/// Stripe's settings: where it is, and where the key is.
+fn stripe(env: &Env, production: bool) -> Result<PaymentPartner, ConfigError> {
+    let api_base = env.optional("STRIPE_API_BASE").unwrap_or(orderflow_adapters_stripe::API_BASE);
+    if production && api_base != orderflow_adapters_stripe::API_BASE {
+        return Err(ConfigError::RefusedInProduction {
+            name: "STRIPE_API_BASE",
+            value: api_base.to_owned(),
+            why: "production charges through Stripe itself",
+        });
+    }
+    let key = match (env.optional("STRIPE_SECRET_ARN"), env.optional("STRIPE_SECRET_KEY")) {
+        (Some(arn), _) => StripeKey::SecretsManager(arn.to_owned()),
+        (None, Some(_)) if production => {
+            return Err(ConfigError::RefusedInProduction {
+                name: "STRIPE_SECRET_KEY",
+                value: "(not shown)".to_owned(),
+                why: "a key in the environment is readable by whoever reads the function's configuration; \
+                      give STRIPE_SECRET_ARN, a Secrets Manager secret",
+            });
+        }
+        (None, Some(key)) => StripeKey::Environment(SecretKey::new(key)),
+        (None, None) => return Err(ConfigError::Missing("STRIPE_SECRET_ARN")),
+    };
+    Ok(PaymentPartner::Stripe { api_base: api_base.to_owned(), key })
 }
 
 /// A week: links in emails must outlive the customer's inbox habits, not much more.
@@ -206,11 +245,12 @@ impl WorkerConfig {
                 return Err(ConfigError::RefusedInProduction {
                     name: "PAYMENTS",
                     value: "simulator".to_owned(),
-                    why: "a simulator takes no real money (Stripe comes with issue 9)",
+                    why: "a simulator takes no real money",
                 });
             }
             "simulator" => PaymentPartner::Simulator,
-            other => return Err(Env::invalid("PAYMENTS", other, "expected `simulator` (Stripe comes with issue 9)")),
+            "stripe" => stripe(env, production)?,
+            other => return Err(Env::invalid("PAYMENTS", other, "expected `stripe` or `simulator`")),
         };
         let carrier = match env.required("CARRIER")? {
             "simulator" if production => {
@@ -290,6 +330,54 @@ mod tests {
         let mut values: HashMap<&str, &str> = base.into_iter().collect();
         values.extend(extra.iter().copied());
         values.into_iter().collect()
+    }
+
+    #[test]
+    fn a_worker_takes_its_stripe_key_from_secrets_manager_or_in_development_from_the_environment() {
+        let config = WorkerConfig::from_env(&worker_env(&[
+            ("PAYMENTS", "stripe"),
+            ("STRIPE_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:stripe"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.payments,
+            PaymentPartner::Stripe {
+                api_base: "https://api.stripe.com".to_owned(),
+                key: StripeKey::SecretsManager(
+                    "arn:aws:secretsmanager:us-east-1:000000000000:secret:stripe".to_owned()
+                ),
+            }
+        );
+
+        let key = "sk_test_51ThisKeyMustNotBeShown";
+        let config = WorkerConfig::from_env(&worker_env(&[
+            ("PAYMENTS", "stripe"),
+            ("STRIPE_SECRET_KEY", key),
+            ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(&config.payments, PaymentPartner::Stripe { api_base, key: StripeKey::Environment(_) } if api_base == "http://127.0.0.1:8420")
+        );
+        assert!(!format!("{config:?}").contains(key), "the key shows in the configuration's Debug");
+    }
+
+    #[test]
+    fn production_takes_stripe_itself_and_its_key_only_from_secrets_manager() {
+        let production = |extra: &[(&str, &str)]| {
+            let mut settings = vec![("PROFILE", "production"), ("PAYMENTS", "stripe"), ("CARRIER", "simulator")];
+            settings.extend_from_slice(extra);
+            WorkerConfig::from_env(&worker_env(&settings)).unwrap_err()
+        };
+        let key_in_env = production(&[("STRIPE_SECRET_KEY", "sk_live_51Secret")]);
+        assert!(
+            matches!(key_in_env, ConfigError::RefusedInProduction { name: "STRIPE_SECRET_KEY", .. }),
+            "{key_in_env}"
+        );
+        assert!(!key_in_env.to_string().contains("sk_live_51Secret"));
+        assert!(matches!(production(&[]), ConfigError::Missing("STRIPE_SECRET_ARN")));
+        let fake = production(&[("STRIPE_SECRET_ARN", "arn:x"), ("STRIPE_API_BASE", "http://127.0.0.1:8420")]);
+        assert!(matches!(fake, ConfigError::RefusedInProduction { name: "STRIPE_API_BASE", .. }), "{fake}");
     }
 
     #[test]

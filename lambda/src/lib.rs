@@ -29,6 +29,7 @@ use orderflow_adapters_aws::{
 };
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_adapters_local::{CarrierSimulator, PaymentSimulator};
+use orderflow_adapters_stripe::{SecretKey, StripePayments};
 use orderflow_api::{AppState, Services};
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::ports::{Carrier, Clock, PaymentGateway, SystemClock};
@@ -36,7 +37,7 @@ use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
 
-use crate::config::{ApiConfig, CarrierPartner, Common, PaymentPartner, SweeperConfig, WorkerConfig};
+use crate::config::{ApiConfig, CarrierPartner, Common, PaymentPartner, StripeKey, SweeperConfig, WorkerConfig};
 use crate::executions::StepFunctionsHistory;
 use crate::sweeper::SweepFunction;
 
@@ -48,6 +49,7 @@ const CATALOG: &str = include_str!("../../data/catalog.json");
 pub struct Aws {
     pub clients: Clients,
     pub table: Table,
+    config: aws_config::SdkConfig,
 }
 
 impl Aws {
@@ -57,7 +59,7 @@ impl Aws {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let clients = Clients::new(&config, common.path_style_s3);
         let table = Table::new(clients.dynamodb.clone(), common.table.clone());
-        Self { clients, table }
+        Self { clients, table, config }
     }
 
     /// What the API's handlers use.
@@ -81,20 +83,27 @@ impl Aws {
         }))
     }
 
-    /// What the saga's tasks use.
-    pub fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
+    /// What the saga's tasks use. Reads the partners' secrets, once per cold start.
+    pub async fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-        let simulated = config.payments == PaymentPartner::Simulator || config.carrier == CarrierPartner::Simulator;
+        let simulated = matches!(config.payments, PaymentPartner::Simulator) || config.carrier == CarrierPartner::Simulator;
         if simulated {
             std::fs::create_dir_all(&config.simulator_dir)
                 .with_context(|| format!("cannot create SIMULATOR_DIR {}", config.simulator_dir.display()))?;
         }
-        let payments: Arc<dyn PaymentGateway> = match config.payments {
+        let payments: Arc<dyn PaymentGateway> = match &config.payments {
             PaymentPartner::Simulator => Arc::new(
                 PaymentSimulator::open(config.simulator_dir.join("payments.db"), Durability::Normal)
                     .context("cannot open the payment simulator's ledger")?
                     .with_clock(Arc::clone(&clock)),
             ),
+            PaymentPartner::Stripe { api_base, key } => {
+                let key = match key {
+                    StripeKey::Environment(key) => key.clone(),
+                    StripeKey::SecretsManager(arn) => SecretKey::new(self.secret(arn).await?),
+                };
+                Arc::new(StripePayments::new(api_base.clone(), key).context("cannot set up the Stripe client")?)
+            }
         };
         let carrier: Arc<dyn Carrier> = match config.carrier {
             CarrierPartner::Simulator => Arc::new(
@@ -115,6 +124,21 @@ impl Aws {
             seller: config.seller.clone(),
             link_ttl: config.link_ttl,
         })
+    }
+
+    /// The value of the Secrets Manager secret `arn`.
+    async fn secret(&self, arn: &str) -> anyhow::Result<String> {
+        let secrets = aws_sdk_secretsmanager::Client::new(&self.config);
+        let found = secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .with_context(|| format!("cannot read the secret {arn}"))?;
+        found
+            .secret_string
+            .filter(|value| !value.trim().is_empty())
+            .with_context(|| format!("the secret {arn} is empty"))
     }
 
     /// The outbox sweep over the table and the state machine.

@@ -135,13 +135,12 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
     };
     // The payment's reference is on the order before any money can move: whatever becomes of the
     // charge's answer, the compensations read the charge back by it.
-    let reference = match order.payment_reference() {
-        Some(reference) => reference.to_owned(),
-        None => {
-            let reference = saga.payments.open(&request).await?;
-            saga.update(id, |order| Ok(order.record_payment_opened(&reference))).await?;
-            reference
-        }
+    let reference = if let Some(reference) = order.payment_reference() {
+        reference.to_owned()
+    } else {
+        let reference = saga.payments.open(&request).await?;
+        saga.update(id, |order| Ok(order.record_payment_opened(&reference))).await?;
+        reference
     };
     let charge = match saga.payments.charge(&reference, &request).await {
         Ok(charge) => charge,

@@ -40,9 +40,9 @@ pub const API_BASE: &str = "https://api.stripe.com";
 /// How long one request may take before it is a `Transient` failure.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A Stripe secret key (`sk_…` or `rk_…`). Never shown: its `Debug` and `Display` name only
-/// its kind and mode.
-#[derive(Clone)]
+/// A Stripe secret key (`sk_…` or `rk_…`). Never shown: its `Debug` names only its kind and
+/// mode.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretKey(String);
 
 impl SecretKey {

@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = WorkerConfig::from_env(&Env::from_process())?;
     let aws = Aws::load(&config.common).await;
-    let function = TaskFunction { saga: Arc::new(aws.saga(&config)?), task: config.task };
+    let function = TaskFunction { saga: Arc::new(aws.saga(&config).await?), task: config.task };
     tracing::info!(task = config.task.name(), "ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let function = function.clone();

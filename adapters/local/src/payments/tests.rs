@@ -34,7 +34,7 @@ enum Answer {
 }
 
 async fn answer(payments: &PaymentSimulator, payment_method: &str) -> Answer {
-    match pay(&payments, &request(&order_id(), payment_method, usd(2599))).await {
+    match pay(payments, &request(&order_id(), payment_method, usd(2599))).await {
         Ok(_) => Answer::Charged,
         Err(PaymentError::Declined { code }) => Answer::Declined(code),
         Err(PaymentError::RequiresAction) => Answer::RequiresAction,
