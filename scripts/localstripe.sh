@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The Stripe adapter against localstripe, a stateful fake Stripe: installs the pinned localstripe
-# in a venv under the target directory, starts it on a free loopback port, runs the ignored
-# `localstripe` tests of orderflow-adapters-stripe against it, and stops it by PID.
-# Extra arguments go to the test binary (a filter such as `refund`).
+# Stripe against localstripe, a stateful fake Stripe: installs the pinned localstripe in a venv
+# under the target directory, starts it on a free loopback port, runs the ignored tests that need
+# it (the adapter's `localstripe` suite, then the saga with PAYMENTS=stripe), and stops it by PID.
+# Extra arguments go to both test binaries (a filter such as `refund`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=$(scripts/target-dir)
@@ -15,6 +15,7 @@ if ! "$venv/bin/pip" show --quiet "localstripe==$localstripe_version" >/dev/null
 fi
 # Build first, so the fake does not sit idle through a compile.
 cargo test --quiet --locked -p orderflow-adapters-stripe --test localstripe --no-run
+cargo test --quiet --locked -p orderflow-tests --test saga --no-run
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
@@ -61,9 +62,10 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
+export LOCALSTRIPE_URL="http://127.0.0.1:$port"
 status=0
-LOCALSTRIPE_URL="http://127.0.0.1:$port" cargo test --quiet --locked -p orderflow-adapters-stripe --test localstripe -- --ignored "$@" \
-  || status=$?
+cargo test --quiet --locked -p orderflow-adapters-stripe --test localstripe -- --ignored "$@" || status=$?
+cargo test --quiet --locked -p orderflow-tests --test saga stripe:: -- --ignored "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== localstripe log (tail)" >&2; tail -n 40 "$log" >&2
 fi

@@ -86,7 +86,8 @@ impl Aws {
     /// What the saga's tasks use. Reads the partners' secrets, once per cold start.
     pub async fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-        let simulated = matches!(config.payments, PaymentPartner::Simulator) || config.carrier == CarrierPartner::Simulator;
+        let simulated =
+            matches!(config.payments, PaymentPartner::Simulator) || config.carrier == CarrierPartner::Simulator;
         if simulated {
             std::fs::create_dir_all(&config.simulator_dir)
                 .with_context(|| format!("cannot create SIMULATOR_DIR {}", config.simulator_dir.display()))?;

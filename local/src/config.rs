@@ -43,6 +43,8 @@ pub struct Config {
     pub faults: Faults,
     /// `CARRIER_OUTAGE`: the simulated carrier that is down, if any.
     pub carrier_outage: Option<String>,
+    /// `PAYMENTS`: `simulator` (default) or `stripe`.
+    pub payments: Payments,
     /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
     /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
     pub workflows_paused: bool,
@@ -126,6 +128,17 @@ struct Flags {
     /// The simulated carrier that is down (`northwind` or `contoso`).
     #[arg(long, env = "CARRIER_OUTAGE")]
     carrier_outage: Option<String>,
+    /// Who takes payments: the `simulator`, or `stripe` (a build with `--features stripe`, and
+    /// STRIPE_SECRET_KEY).
+    #[arg(long, env = "PAYMENTS", value_enum, default_value_t = PaymentsSetting::Simulator)]
+    payments: PaymentsSetting,
+    /// Where Stripe is: Stripe itself, or a fake such as localstripe.
+    #[arg(long, env = "STRIPE_API_BASE", default_value = "https://api.stripe.com")]
+    stripe_api_base: String,
+    /// The Stripe secret key, for PAYMENTS=stripe. Give it in the environment: a flag shows in
+    /// the process list.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    stripe_secret_key: Option<String>,
     /// `State:Error:probability[:after][:retry],...`: fail a state's task with that error.
     #[arg(long, env = "FAULTS", default_value = "")]
     faults: String,
@@ -144,6 +157,31 @@ enum DurabilitySetting {
 enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PaymentsSetting {
+    Simulator,
+    Stripe,
+}
+
+/// Who takes the saga's payments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payments {
+    /// The simulated partner, whose ledger `/_local/payments` and the console show.
+    Simulator,
+    /// Stripe at `api_base` with `key`.
+    Stripe { api_base: String, key: StripeSecret },
+}
+
+/// A Stripe secret key; its `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StripeSecret(pub String);
+
+impl std::fmt::Debug for StripeSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StripeSecret(…)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,6 +229,7 @@ impl Config {
             max_tasks_in_flight: 256,
             faults: Faults::none(),
             carrier_outage: None,
+            payments: Payments::Simulator,
             workflows_paused: false,
             execution_store: None,
             limits: Limits::default(),
@@ -208,6 +247,21 @@ impl Flags {
                 self.host
             );
         }
+        let payments = match self.payments {
+            PaymentsSetting::Simulator => Payments::Simulator,
+            PaymentsSetting::Stripe if !cfg!(feature = "stripe") => bail!(
+                "PAYMENTS=stripe needs a build with Stripe's adapter: `cargo run --release --features stripe` \
+                 (the default build leaves it out to stay small)"
+            ),
+            PaymentsSetting::Stripe => Payments::Stripe {
+                api_base: self.stripe_api_base,
+                key: StripeSecret(
+                    self.stripe_secret_key
+                        .filter(|key| !key.trim().is_empty())
+                        .context("PAYMENTS=stripe needs STRIPE_SECRET_KEY")?,
+                ),
+            },
+        };
         Ok(Config {
             bind: SocketAddr::new(self.host, self.port),
             data_dir: self.data_dir,
@@ -223,6 +277,7 @@ impl Flags {
             max_tasks_in_flight: self.max_tasks_in_flight,
             faults: Faults::parse(&self.faults, self.fault_seed).context("FAULTS")?,
             carrier_outage: self.carrier_outage.filter(|name| !name.is_empty()),
+            payments,
             workflows_paused: self.workflows == Workflows::Paused,
             execution_store: None,
             limits: Limits {
@@ -231,5 +286,41 @@ impl Flags {
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(flags: &[&str]) -> anyhow::Result<Config> {
+        Config::from_args(std::iter::once("orderflow").chain(flags.iter().copied()))
+    }
+
+    #[test]
+    fn the_simulator_takes_payments_unless_told_otherwise() {
+        assert_eq!(config_with(&[]).unwrap().payments, Payments::Simulator);
+    }
+
+    #[cfg(not(feature = "stripe"))]
+    #[test]
+    fn stripe_in_a_build_without_it_is_refused_naming_the_feature() {
+        let error = config_with(&["--payments=stripe", "--stripe-secret-key=sk_test_x"]).unwrap_err().to_string();
+        assert!(error.contains("--features stripe"), "{error}");
+    }
+
+    #[cfg(feature = "stripe")]
+    #[test]
+    fn stripe_needs_its_key_and_never_shows_it() {
+        let error = config_with(&["--payments=stripe", "--stripe-secret-key="]).unwrap_err().to_string();
+        assert!(error.contains("STRIPE_SECRET_KEY"), "{error}");
+        let config = config_with(&[
+            "--payments=stripe",
+            "--stripe-secret-key=sk_test_51Hidden",
+            "--stripe-api-base=http://127.0.0.1:8420",
+        ])
+        .unwrap();
+        assert!(matches!(&config.payments, Payments::Stripe { api_base, .. } if api_base == "http://127.0.0.1:8420"));
+        assert!(!format!("{config:?}").contains("sk_test_51Hidden"));
     }
 }

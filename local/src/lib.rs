@@ -36,14 +36,14 @@ use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, Payment
 use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
-use orderflow_domain::ports::{Clock, SystemClock, WorkflowOutbox};
+use orderflow_domain::ports::{Clock, PaymentGateway, SystemClock, WorkflowOutbox};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::Config;
+pub use config::{Config, Payments, StripeSecret};
 use saga::SagaTasks;
 use workflows::EngineWorkflows;
 
@@ -52,6 +52,22 @@ const SEED_CATALOG: &str = include_str!("../../data/catalog.json");
 
 /// How long links to invoices and labels work.
 const LINK_TTL: Duration = Duration::from_hours(7 * 24);
+
+/// The saga's payment partner: the simulator, or Stripe in a build with it.
+fn payment_gateway(payments: &Payments, simulator: &PaymentSimulator) -> anyhow::Result<Arc<dyn PaymentGateway>> {
+    match payments {
+        Payments::Simulator => Ok(Arc::new(simulator.clone())),
+        #[cfg(feature = "stripe")]
+        Payments::Stripe { api_base, key } => {
+            let key = orderflow_adapters_stripe::SecretKey::new(key.0.clone());
+            let stripe = orderflow_adapters_stripe::StripePayments::new(api_base.clone(), key)
+                .context("cannot set up the Stripe client")?;
+            Ok(Arc::new(stripe))
+        }
+        #[cfg(not(feature = "stripe"))]
+        Payments::Stripe { .. } => anyhow::bail!("this build has no Stripe adapter: build with `--features stripe`"),
+    }
+}
 
 /// Everything the local product runs on, opened on a data directory.
 #[derive(Debug, Clone)]
@@ -113,7 +129,7 @@ impl Runtime {
             orders: orders.clone(),
             inventory: inventory.clone(),
             catalog: Arc::clone(&catalog),
-            payments: Arc::new(payments.clone()),
+            payments: payment_gateway(&config.payments, &payments)?,
             carrier: Arc::new(carrier.clone()),
             mailer: Arc::new(mailer.clone()),
             blobs: Arc::new(blobs.clone()),

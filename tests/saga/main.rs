@@ -9,3 +9,4 @@ mod facts;
 mod failures;
 mod faults;
 mod happy_path;
+mod stripe;
