@@ -32,6 +32,8 @@ if [ -z "${LAMBDA_ZIPS:-}" ]; then
     printf '  %-8s %s bytes zipped\n' "$binary" "$(stat -c %s "$dir/bootstrap.zip")"
   done
 fi
+# The tests run in the package's directory: name the zips from anywhere.
+LAMBDA_ZIPS=$(cd "$LAMBDA_ZIPS" && pwd)
 export LAMBDA_ZIPS
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -27,6 +27,7 @@ pub mod orders;
 pub mod outbox;
 pub mod problem;
 pub mod products;
+pub mod webhooks;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub struct Services {
     pub executions: Arc<dyn ExecutionHistory>,
     /// What `/health` asks about besides the order store (the workflow engine).
     pub probes: Vec<Arc<dyn health::Probe>>,
+    /// The signing secret of the Stripe webhook endpoint; `None`: `/webhooks/stripe` is `404`.
+    pub stripe_webhook: Option<webhooks::WebhookSecret>,
 }
 
 /// The state shared by every handler: cheap to clone.
@@ -121,6 +124,7 @@ impl Deref for AppState {
         (name = "orders", description = "Orders and their lifecycle"),
         (name = "products", description = "The catalog"),
         (name = "health", description = "Service health"),
+        (name = "webhooks", description = "Events from the partners"),
     )
 )]
 struct ApiDoc;
@@ -134,6 +138,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(products::list_products))
         .routes(routes!(products::get_product))
         .routes(routes!(health::health))
+        .routes(routes!(webhooks::stripe_webhook))
 }
 
 /// The OpenAPI 3.1 document of the API.

@@ -257,6 +257,10 @@ pub enum CancellationRequest {
 /// The most history entries an order keeps.
 pub const HISTORY_LIMIT: usize = 50;
 
+/// How many partner events an order remembers: partners redeliver within days, and an order hears
+/// of a handful in its life.
+pub const PARTNER_EVENTS_KEPT: usize = 32;
+
 /// An order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -291,6 +295,10 @@ pub struct Order {
     /// fact a compensation reads the charge back by, whatever became of the charge's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payment_opened: Option<String>,
+    /// The partners' events already recorded on the order (Stripe's `evt_…`), so that an event
+    /// delivered twice is recorded once. The newest [`PARTNER_EVENTS_KEPT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    partner_events: Vec<String>,
     history: Vec<HistoryEntry>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -320,6 +328,7 @@ impl Order {
             shipping_started_at: None,
             decline_code: None,
             payment_opened: None,
+            partner_events: Vec::new(),
             history: vec![HistoryEntry { at, status: OrderStatus::Pending, detail: "order received".to_owned() }],
             created_at: at,
             updated_at: at,
@@ -360,6 +369,20 @@ impl Order {
     /// was ever opened, so nothing can have been charged.
     pub fn payment_reference(&self) -> Option<&str> {
         self.payment_opened.as_deref().or(self.payment.as_ref().map(|payment| payment.reference.as_str()))
+    }
+
+    /// Notes what the partner's event `event` says, once per event: `false` when it was already
+    /// recorded.
+    pub fn record_partner_event(&mut self, event: &str, detail: impl Into<String>, at: OffsetDateTime) -> bool {
+        if self.partner_events.iter().any(|seen| seen == event) {
+            return false;
+        }
+        if self.partner_events.len() == PARTNER_EVENTS_KEPT {
+            self.partner_events.remove(0);
+        }
+        self.partner_events.push(event.to_owned());
+        self.note(at, detail);
+        true
     }
 
     /// Records the payment opened for the order, before it is charged. Returns `false` when that

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use orderflow_adapters_stripe::SecretKey;
 use orderflow_api::AuthMode;
 use orderflow_documents::Seller;
 use orderflow_domain::customer::EmailAddress;
@@ -73,17 +72,48 @@ pub enum PaymentPartner {
     Simulator,
     /// Stripe (`PAYMENTS=stripe`) at `api_base` (`STRIPE_API_BASE`, default Stripe's own; a fake
     /// such as localstripe on an emulator), with the secret key from `key`.
-    Stripe { api_base: String, key: StripeKey },
+    Stripe { api_base: String, key: Secret },
 }
 
-/// Where a function finds its Stripe secret key.
+/// Where a function finds a secret (a Stripe key, a webhook signing secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StripeKey {
-    /// `STRIPE_SECRET_ARN`: a Secrets Manager secret whose value is the key, read once per cold
-    /// start. What a deployment uses: the key is in no function's configuration.
+pub enum Secret {
+    /// `…_ARN`: a Secrets Manager secret holding the value, read once per cold start. What a
+    /// deployment uses: the value is in no function's configuration.
     SecretsManager(String),
-    /// `STRIPE_SECRET_KEY`: the key itself, for emulators and trials; production refuses it.
-    Environment(SecretKey),
+    /// The value itself, in the environment, for emulators and trials; production refuses it.
+    Environment(Hidden),
+}
+
+/// A secret's value; its `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hidden(…)")
+    }
+}
+
+/// The secret named by the setting `arn_name` (a Secrets Manager ARN) or, outside production,
+/// `value_name` (the value itself); `None` when neither is set.
+fn secret(
+    env: &Env,
+    arn_name: &'static str,
+    value_name: &'static str,
+    production: bool,
+) -> Result<Option<Secret>, ConfigError> {
+    match (env.optional(arn_name), env.optional(value_name)) {
+        (Some(arn), _) => Ok(Some(Secret::SecretsManager(arn.to_owned()))),
+        (None, Some(_)) if production => Err(ConfigError::RefusedInProduction {
+            name: value_name,
+            value: "(not shown)".to_owned(),
+            why: "a secret in the environment is readable by whoever reads the function's configuration; \
+                  give its Secrets Manager ARN instead",
+        }),
+        (None, Some(value)) => Ok(Some(Secret::Environment(Hidden(value.to_owned())))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Who ships parcels. The carrier aggregator comes with issue 9.
@@ -117,6 +147,9 @@ pub struct ApiConfig {
     pub link_ttl: Duration,
     /// `CUSTOMER_CLAIM` (default `sub`) and `OPERATOR_SCOPE` (default `orders/operate`).
     pub auth: AuthMode,
+    /// `STRIPE_WEBHOOK_SECRET_ARN` (or, outside production, `STRIPE_WEBHOOK_SECRET`): the
+    /// signing secret of the Stripe webhook endpoint; unset, `/webhooks/stripe` is `404`.
+    pub stripe_webhook: Option<Secret>,
 }
 
 /// A worker function's settings.
@@ -158,19 +191,8 @@ fn stripe(env: &Env, production: bool) -> Result<PaymentPartner, ConfigError> {
             why: "production charges through Stripe itself",
         });
     }
-    let key = match (env.optional("STRIPE_SECRET_ARN"), env.optional("STRIPE_SECRET_KEY")) {
-        (Some(arn), _) => StripeKey::SecretsManager(arn.to_owned()),
-        (None, Some(_)) if production => {
-            return Err(ConfigError::RefusedInProduction {
-                name: "STRIPE_SECRET_KEY",
-                value: "(not shown)".to_owned(),
-                why: "a key in the environment is readable by whoever reads the function's configuration; \
-                      give STRIPE_SECRET_ARN, a Secrets Manager secret",
-            });
-        }
-        (None, Some(key)) => StripeKey::Environment(SecretKey::new(key)),
-        (None, None) => return Err(ConfigError::Missing("STRIPE_SECRET_ARN")),
-    };
+    let key = secret(env, "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", production)?
+        .ok_or(ConfigError::Missing("STRIPE_SECRET_ARN"))?;
     Ok(PaymentPartner::Stripe { api_base: api_base.to_owned(), key })
 }
 
@@ -218,8 +240,11 @@ fn state_machine_arn(env: &Env) -> Result<String, ConfigError> {
 
 impl ApiConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from_env(env)?;
+        let production = common.profile == Profile::Production;
         Ok(Self {
-            common: Common::from_env(env)?,
+            stripe_webhook: secret(env, "STRIPE_WEBHOOK_SECRET_ARN", "STRIPE_WEBHOOK_SECRET", production)?,
+            common,
             bucket: env.required("DOCUMENTS_BUCKET")?.to_owned(),
             state_machine_arn: state_machine_arn(env)?,
             link_ttl: link_ttl(env)?,
@@ -343,9 +368,7 @@ mod tests {
             config.payments,
             PaymentPartner::Stripe {
                 api_base: "https://api.stripe.com".to_owned(),
-                key: StripeKey::SecretsManager(
-                    "arn:aws:secretsmanager:us-east-1:000000000000:secret:stripe".to_owned()
-                ),
+                key: Secret::SecretsManager("arn:aws:secretsmanager:us-east-1:000000000000:secret:stripe".to_owned()),
             }
         );
 
@@ -357,7 +380,7 @@ mod tests {
         ]))
         .unwrap();
         assert!(
-            matches!(&config.payments, PaymentPartner::Stripe { api_base, key: StripeKey::Environment(_) } if api_base == "http://127.0.0.1:8420")
+            matches!(&config.payments, PaymentPartner::Stripe { api_base, key: Secret::Environment(_) } if api_base == "http://127.0.0.1:8420")
         );
         assert!(!format!("{config:?}").contains(key), "the key shows in the configuration's Debug");
     }

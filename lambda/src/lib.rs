@@ -30,6 +30,7 @@ use orderflow_adapters_aws::{
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_adapters_local::{CarrierSimulator, PaymentSimulator};
 use orderflow_adapters_stripe::{SecretKey, StripePayments};
+use orderflow_api::webhooks::WebhookSecret;
 use orderflow_api::{AppState, Services};
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::ports::{Carrier, Clock, PaymentGateway, SystemClock};
@@ -37,7 +38,7 @@ use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
 
-use crate::config::{ApiConfig, CarrierPartner, Common, PaymentPartner, StripeKey, SweeperConfig, WorkerConfig};
+use crate::config::{ApiConfig, CarrierPartner, Common, PaymentPartner, Secret, SweeperConfig, WorkerConfig};
 use crate::executions::StepFunctionsHistory;
 use crate::sweeper::SweepFunction;
 
@@ -62,8 +63,12 @@ impl Aws {
         Self { clients, table, config }
     }
 
-    /// What the API's handlers use.
-    pub fn api_state(&self, config: &ApiConfig) -> anyhow::Result<AppState> {
+    /// What the API's handlers use. Reads the webhook's signing secret, once per cold start.
+    pub async fn api_state(&self, config: &ApiConfig) -> anyhow::Result<AppState> {
+        let stripe_webhook = match &config.stripe_webhook {
+            Some(secret) => Some(WebhookSecret::new(self.reveal(secret).await?)),
+            None => None,
+        };
         let orders = Arc::new(DynamoOrderStore::new(self.table.clone()));
         let workflows = StepFunctionsWorkflows::new(self.clients.sfn.clone(), config.state_machine_arn.clone());
         Ok(AppState::new(Services {
@@ -80,6 +85,7 @@ impl Aws {
             outbox: orders,
             executions: Arc::new(StepFunctionsHistory(workflows)),
             probes: Vec::new(),
+            stripe_webhook,
         }))
     }
 
@@ -99,10 +105,7 @@ impl Aws {
                     .with_clock(Arc::clone(&clock)),
             ),
             PaymentPartner::Stripe { api_base, key } => {
-                let key = match key {
-                    StripeKey::Environment(key) => key.clone(),
-                    StripeKey::SecretsManager(arn) => SecretKey::new(self.secret(arn).await?),
-                };
+                let key = SecretKey::new(self.reveal(key).await?);
                 Arc::new(StripePayments::new(api_base.clone(), key).context("cannot set up the Stripe client")?)
             }
         };
@@ -127,8 +130,12 @@ impl Aws {
         })
     }
 
-    /// The value of the Secrets Manager secret `arn`.
-    async fn secret(&self, arn: &str) -> anyhow::Result<String> {
+    /// The value of `secret`.
+    async fn reveal(&self, secret: &Secret) -> anyhow::Result<String> {
+        let arn = match secret {
+            Secret::Environment(value) => return Ok(value.0.clone()),
+            Secret::SecretsManager(arn) => arn,
+        };
         let secrets = aws_sdk_secretsmanager::Client::new(&self.config);
         let found = secrets
             .get_secret_value()

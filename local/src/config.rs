@@ -45,6 +45,9 @@ pub struct Config {
     pub carrier_outage: Option<String>,
     /// `PAYMENTS`: `simulator` (default) or `stripe`.
     pub payments: Payments,
+    /// `STRIPE_WEBHOOK_SECRET`: the signing secret of the Stripe webhook endpoint, which
+    /// `POST /webhooks/stripe` verifies deliveries with; unset, that route is `404`.
+    pub stripe_webhook_secret: Option<StripeSecret>,
     /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
     /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
     pub workflows_paused: bool,
@@ -139,6 +142,10 @@ struct Flags {
     /// the process list.
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
     stripe_secret_key: Option<String>,
+    /// The signing secret (`whsec_…`) of the Stripe webhook endpoint `/webhooks/stripe`; unset,
+    /// that route is 404. Give it in the environment.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    stripe_webhook_secret: Option<String>,
     /// `State:Error:probability[:after][:retry],...`: fail a state's task with that error.
     #[arg(long, env = "FAULTS", default_value = "")]
     faults: String,
@@ -230,6 +237,7 @@ impl Config {
             faults: Faults::none(),
             carrier_outage: None,
             payments: Payments::Simulator,
+            stripe_webhook_secret: None,
             workflows_paused: false,
             execution_store: None,
             limits: Limits::default(),
@@ -278,6 +286,7 @@ impl Flags {
             faults: Faults::parse(&self.faults, self.fault_seed).context("FAULTS")?,
             carrier_outage: self.carrier_outage.filter(|name| !name.is_empty()),
             payments,
+            stripe_webhook_secret: self.stripe_webhook_secret.filter(|s| !s.trim().is_empty()).map(StripeSecret),
             workflows_paused: self.workflows == Workflows::Paused,
             execution_store: None,
             limits: Limits {

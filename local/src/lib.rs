@@ -33,6 +33,7 @@ use anyhow::Context;
 use asl_engine::{Engine, ExecutionStore, SqliteOptions, SqliteStore};
 use orderflow_adapters_local::sqlite::{Database, SqliteInventory, SqliteInvoiceNumbers, SqliteOrderStore};
 use orderflow_adapters_local::{CarrierSimulator, EmlOutbox, FsBlobStore, PaymentSimulator};
+use orderflow_api::webhooks::WebhookSecret;
 use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
@@ -173,6 +174,7 @@ impl Runtime {
             outbox: orders.clone(),
             executions: Arc::new(workflows.clone()),
             probes: vec![Arc::new(workflows.clone())],
+            stripe_webhook: config.stripe_webhook_secret.as_ref().map(|secret| WebhookSecret::new(secret.0.clone())),
         });
         Ok(Self {
             state,

@@ -13,3 +13,4 @@ mod products_and_docs;
 mod restart;
 mod security;
 mod staying_up;
+mod webhooks;

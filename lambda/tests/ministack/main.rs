@@ -14,7 +14,7 @@ use reqwest::Method;
 
 use identity::Issuer;
 use partition::Partition;
-use stack::{SENDER, Stack, order_for};
+use stack::{SENDER, Stack, WEBHOOK_SECRET, order_for};
 
 const ADA: &str = "cus_ada";
 
@@ -230,4 +230,33 @@ async fn an_order_whose_workflow_could_not_start_is_started_by_the_sweeper() {
     assert_eq!(order["status"], "shipped", "{order:#}");
     let start = &stack.items(&format!("ORDER#{id}")).await["START"];
     assert!(start.contains_key("started_at") && !start.contains_key("pending"), "the start is marked done: {start:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ministack and the Lambda zips: scripts/aws-e2e.sh"]
+async fn a_failed_refund_stripe_reports_through_the_gateway_is_noted_on_the_order() {
+    let issuer = Issuer::start().await;
+    let stack = Stack::deploy(&issuer).await;
+    let ada = issuer.customer(ADA);
+    let id = stack.place(&ada, &order_for(ADA, &stack.mailbox("ada"), "pm_card_visa")).await;
+    stack.settled(&ada, &id).await;
+    let event = serde_json::json!({
+        "id": "evt_e2e_refund", "object": "event", "type": "refund.failed",
+        "data": {"object": {"id": "re_e2e", "object": "refund", "status": "failed",
+                            "failure_reason": "expired_or_canceled_card", "metadata": {"order_id": id}}}
+    });
+
+    // Signed with the secret the API function read from Secrets Manager; no token needed.
+    assert_eq!(stack.deliver_stripe_event(&event, WEBHOOK_SECRET).await, 200);
+    assert_eq!(stack.deliver_stripe_event(&event, "whsec_forged").await, 400);
+
+    let order = stack.call(Method::GET, &format!("/api/v0/orders/{id}"), Some(&ada), None).await;
+    let noted: Vec<&str> = order.body["history"]
+        .as_array()
+        .expect("a history")
+        .iter()
+        .filter_map(|entry| entry["detail"].as_str())
+        .filter(|detail| detail.contains("re_e2e failed"))
+        .collect();
+    assert_eq!(noted.len(), 1, "{order:?}");
 }

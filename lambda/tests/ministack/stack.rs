@@ -25,6 +25,8 @@ use crate::partition::Partition;
 
 /// The sender of every email: an SES identity each stack verifies.
 pub const SENDER: &str = "orders@shop.example";
+/// The signing secret of the stack's Stripe webhook endpoint, kept in Secrets Manager.
+pub const WEBHOOK_SECRET: &str = "whsec_e2e_signing_secret";
 /// The stage the API is deployed to: its name prefixes every path, as on AWS.
 const STAGE: &str = "live";
 const ROLE: &str = "arn:aws:iam::000000000000:role/orderflow-e2e";
@@ -132,11 +134,19 @@ impl Stack {
             create_function(&lambda, &function, worker_zip.clone(), environment).await;
             functions.insert(task.name(), function);
         }
-        let starts_workflows =
-            with(&[("AWS_ENDPOINT_URL", endpoint.clone()), ("STATE_MACHINE_ARN", machine_arn.clone())]);
+        let starts_workflows = [("AWS_ENDPOINT_URL", endpoint.clone()), ("STATE_MACHINE_ARN", machine_arn.clone())];
         let sweeper = format!("{name}-sweeper");
-        create_function(&lambda, &sweeper, zip("sweeper"), starts_workflows.clone()).await;
-        let api_arn = create_function(&lambda, &format!("{name}-api"), zip("api"), starts_workflows).await;
+        create_function(&lambda, &sweeper, zip("sweeper"), with(&starts_workflows)).await;
+        let webhook_secret = aws_sdk_secretsmanager::Client::new(&config)
+            .create_secret()
+            .name(format!("{name}/stripe-webhook"))
+            .secret_string(WEBHOOK_SECRET)
+            .send()
+            .await
+            .expect("keeping the webhook's secret");
+        let mut api_settings = starts_workflows.to_vec();
+        api_settings.push(("STRIPE_WEBHOOK_SECRET_ARN", webhook_secret.arn().expect("a secret ARN").to_owned()));
+        let api_arn = create_function(&lambda, &format!("{name}-api"), zip("api"), with(&api_settings)).await;
 
         let api = gateway
             .create_api()
@@ -175,6 +185,16 @@ impl Stack {
             .send()
             .await
             .expect("routing every path through the authorizer");
+        // Stripe signs its deliveries instead: that one route has no authorizer.
+        gateway
+            .create_route()
+            .api_id(&api_id)
+            .route_key("POST /webhooks/stripe")
+            .target(format!("integrations/{}", integration.integration_id().expect("an integration id")))
+            .authorization_type(AuthorizationType::None)
+            .send()
+            .await
+            .expect("routing Stripe's deliveries");
         gateway
             .create_stage()
             .api_id(&api_id)
@@ -230,6 +250,26 @@ impl Stack {
         let invoked = self.lambda.invoke().function_name(&self.sweeper).send().await.expect("invoking the sweeper");
         assert_eq!(invoked.function_error(), None, "the sweeper failed: {invoked:?}");
         serde_json::from_slice(invoked.payload().expect("the sweeper answers").as_ref()).expect("a JSON answer")
+    }
+
+    /// Delivers `event` to the stack's Stripe webhook, signed with `secret`; the answer's status.
+    pub async fn deliver_stripe_event(&self, event: &Value, secret: &str) -> u16 {
+        use hmac::{Hmac, KeyInit, Mac};
+        let body = event.to_string();
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(format!("{at}.{body}").as_bytes());
+        let signature = format!("t={at},v1={}", hex::encode(mac.finalize().into_bytes()));
+        let response = self
+            .http
+            .post(format!("{}/webhooks/stripe", self.api))
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("the gateway answers");
+        response.status().as_u16()
     }
 
     /// `method path` on the API, as the holder of `token` (none: anonymous); status and body.
