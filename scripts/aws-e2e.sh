@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pipeline end to end on ministack, deployed as on AWS from our Lambda zips: starts the pinned
-# ministack (the venv scripts/aws-emulators.sh installs) on a free loopback port, runs the ignored
-# tests of orderflow-lambda's `ministack` suite against it, and stops it by PID.
+# ministack (the venv scripts/aws-emulators.sh installs) and localstripe on free loopback ports,
+# runs the ignored tests of orderflow-lambda's `ministack` suite against them, and stops both by
+# PID.
 #
 # The zips: by default this builds the three functions for this machine with cargo (the debug
 # profile the tests already built, stripped) and packs each as `bootstrap` in a zip, the layout
@@ -36,26 +37,33 @@ fi
 LAMBDA_ZIPS=$(cd "$LAMBDA_ZIPS" && pwd)
 export LAMBDA_ZIPS
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+stripe_port=$(free_port)
 logs=$(mktemp -d)
-pid=
+pids=()
 stop() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$logs"
 }
 trap stop EXIT
 
 # The functions run as local processes of ministack's: they log to its output.
 BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 150); do
-  if curl --silent --fail --output /dev/null "http://127.0.0.1:$port/_ministack/health"; then break; fi
+pids+=($!)
+# A fake Stripe for the stack whose workers charge through Stripe.
+scripts/localstripe-serve.sh "$stripe_port" >"$logs/localstripe.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  if curl --silent --fail --output /dev/null "http://127.0.0.1:$port/_ministack/health" \
+    && curl --silent --output /dev/null "http://127.0.0.1:$stripe_port/v1/customers" -u sk_test_ready:; then break; fi
   sleep 0.2
 done
 
 started=$(date +%s%3N)
 status=0
-MINISTACK_URL="http://127.0.0.1:$port" cargo test --quiet --locked -p orderflow-lambda --test ministack -- --ignored "$@" \
+MINISTACK_URL="http://127.0.0.1:$port" LOCALSTRIPE_URL="http://127.0.0.1:$stripe_port" cargo test --quiet --locked -p orderflow-lambda --test ministack -- --ignored "$@" \
   || status=$?
 elapsed=$(( $(date +%s%3N) - started ))
 printf 'end to end on ministack: %d.%03d s\n' $(( elapsed / 1000 )) $(( elapsed % 1000 ))

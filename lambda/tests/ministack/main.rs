@@ -260,3 +260,24 @@ async fn a_failed_refund_stripe_reports_through_the_gateway_is_noted_on_the_orde
         .collect();
     assert_eq!(noted.len(), 1, "{order:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ministack, localstripe and the Lambda zips: scripts/aws-e2e.sh"]
+async fn workers_charge_through_stripe_with_the_key_from_secrets_manager() {
+    let localstripe = stack::setting("LOCALSTRIPE_URL");
+    let key = "sk_test_orderflow_e2e";
+    let issuer = Issuer::start().await;
+    let stack = Stack::deploy_paying_through(&issuer, &localstripe, key).await;
+    let (customer, card) = stack::stripe_customer_with_card(&localstripe, key, "4242424242424242").await;
+    let token = issuer.customer(&customer);
+
+    let id = stack.place(&token, &order_for(&customer, &stack.mailbox("ada"), &card)).await;
+    let order = stack.settled(&token, &id).await;
+
+    assert_eq!(order["status"], "shipped", "{order:#}");
+    let reference = order["payment"]["reference"].as_str().expect("a PaymentIntent");
+    let intent = stack::stripe_get(&localstripe, key, &format!("/v1/payment_intents/{reference}")).await;
+    assert_eq!(intent["status"], "succeeded");
+    assert_eq!(intent["metadata"]["order_id"], id.as_str());
+    assert_eq!(intent["amount"], order["pricing"]["total"]);
+}

@@ -31,6 +31,15 @@ pub const WEBHOOK_SECRET: &str = "whsec_e2e_signing_secret";
 const STAGE: &str = "live";
 const ROLE: &str = "arn:aws:iam::000000000000:role/orderflow-e2e";
 
+/// How a stack differs from the plain one.
+#[derive(Default)]
+struct Options<'a> {
+    /// A task whose function reaches AWS through a partition.
+    partition: Option<(Task, &'a Partition)>,
+    /// The workers charge through Stripe at this base, with this key, instead of the simulator.
+    stripe: Option<(&'a str, &'a str)>,
+}
+
 pub struct Stack {
     pub name: String,
     pub clients: Clients,
@@ -62,12 +71,22 @@ fn zip(name: &str) -> Blob {
 impl Stack {
     /// A whole stack, workflow included.
     pub async fn deploy(issuer: &Issuer) -> Self {
-        Self::deploy_with_partition(issuer, None).await
+        Self::deploy_with(issuer, Options::default()).await
     }
 
     /// A whole stack in which `task`'s function reaches AWS through `partition`.
     pub async fn deploy_with_partition(issuer: &Issuer, partition: Option<(Task, &Partition)>) -> Self {
-        let stack = Self::create(issuer, partition).await;
+        Self::deploy_with(issuer, Options { partition, ..Options::default() }).await
+    }
+
+    /// A whole stack whose workers charge through the Stripe at `api_base`, with the key `key`
+    /// kept in Secrets Manager.
+    pub async fn deploy_paying_through(issuer: &Issuer, api_base: &str, key: &str) -> Self {
+        Self::deploy_with(issuer, Options { stripe: Some((api_base, key)), ..Options::default() }).await
+    }
+
+    async fn deploy_with(issuer: &Issuer, options: Options<'_>) -> Self {
+        let stack = Self::create(issuer, options).await;
         stack.create_workflow().await;
         stack
     }
@@ -75,10 +94,10 @@ impl Stack {
     /// Everything but the state machine: the API's `StartExecution` fails until
     /// [`Stack::create_workflow`], as when Step Functions is unreachable.
     pub async fn deploy_without_workflow(issuer: &Issuer) -> Self {
-        Self::create(issuer, None).await
+        Self::create(issuer, Options::default()).await
     }
 
-    async fn create(issuer: &Issuer, partition: Option<(Task, &Partition)>) -> Self {
+    async fn create(issuer: &Issuer, Options { partition, stripe }: Options<'_>) -> Self {
         let endpoint = setting("MINISTACK_URL");
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -115,6 +134,24 @@ impl Stack {
             Environment::builder().set_variables(Some(variables)).build()
         };
 
+        let secrets = aws_sdk_secretsmanager::Client::new(&config);
+        let payments = match stripe {
+            None => vec![("PAYMENTS", "simulator".to_owned())],
+            Some((api_base, key)) => {
+                let secret = secrets
+                    .create_secret()
+                    .name(format!("{name}/stripe"))
+                    .secret_string(key)
+                    .send()
+                    .await
+                    .expect("keeping the Stripe key");
+                vec![
+                    ("PAYMENTS", "stripe".to_owned()),
+                    ("STRIPE_API_BASE", api_base.to_owned()),
+                    ("STRIPE_SECRET_ARN", secret.arn().expect("a secret ARN").to_owned()),
+                ]
+            }
+        };
         let worker_zip = zip("worker");
         let mut functions = BTreeMap::new();
         for task in Task::ALL {
@@ -122,14 +159,15 @@ impl Stack {
                 Some((partitioned, partition)) if partitioned == task => partition.url.clone(),
                 _ => endpoint.clone(),
             };
-            let environment = with(&[
+            let mut settings = vec![
                 ("AWS_ENDPOINT_URL", reaches_aws),
                 ("TASK", task.name().to_owned()),
-                ("PAYMENTS", "simulator".to_owned()),
                 ("CARRIER", "simulator".to_owned()),
                 ("MAIL_SENDER", SENDER.to_owned()),
                 ("SIMULATOR_DIR", simulators.path().display().to_string()),
-            ]);
+            ];
+            settings.extend(payments.iter().cloned());
+            let environment = with(&settings);
             let function = format!("{name}-{}", task.name());
             create_function(&lambda, &function, worker_zip.clone(), environment).await;
             functions.insert(task.name(), function);
@@ -137,7 +175,7 @@ impl Stack {
         let starts_workflows = [("AWS_ENDPOINT_URL", endpoint.clone()), ("STATE_MACHINE_ARN", machine_arn.clone())];
         let sweeper = format!("{name}-sweeper");
         create_function(&lambda, &sweeper, zip("sweeper"), with(&starts_workflows)).await;
-        let webhook_secret = aws_sdk_secretsmanager::Client::new(&config)
+        let webhook_secret = secrets
             .create_secret()
             .name(format!("{name}/stripe-webhook"))
             .secret_string(WEBHOOK_SECRET)
@@ -523,4 +561,37 @@ pub fn order_for(customer: &str, email: &str, payment_method: &str) -> Value {
         },
         "paymentMethod": payment_method
     })
+}
+
+/// A customer of the fake Stripe at `base` with the card `number` saved: their ids.
+pub async fn stripe_customer_with_card(base: &str, key: &str, number: &str) -> (String, String) {
+    let post = |path: String, form: Vec<(&'static str, String)>| async move {
+        let response = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .basic_auth(key, Some(""))
+            .form(&form)
+            .send()
+            .await
+            .expect("the fake Stripe answers");
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json::<Value>().await.expect("a JSON answer")["id"].as_str().expect("an id").to_owned()
+    };
+    let customer = post("/v1/customers".to_owned(), vec![("email", "ada@example.com".to_owned())]).await;
+    let card = vec![
+        ("type", "card".to_owned()),
+        ("card[number]", number.to_owned()),
+        ("card[exp_month]", "12".to_owned()),
+        ("card[exp_year]", "2034".to_owned()),
+        ("card[cvc]", "123".to_owned()),
+    ];
+    let method = post("/v1/payment_methods".to_owned(), card).await;
+    post(format!("/v1/payment_methods/{method}/attach"), vec![("customer", customer.clone())]).await;
+    (customer, method)
+}
+
+/// `GET path` of the fake Stripe at `base`.
+pub async fn stripe_get(base: &str, key: &str, path: &str) -> Value {
+    let response =
+        reqwest::Client::new().get(format!("{base}{path}")).basic_auth(key, Some("")).send().await.expect("an answer");
+    response.json().await.expect("a JSON answer")
 }
