@@ -37,29 +37,17 @@ fi
 LAMBDA_ZIPS=$(cd "$LAMBDA_ZIPS" && pwd)
 export LAMBDA_ZIPS
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source scripts/servers.sh
 port=$(free_port)
 stripe_port=$(free_port)
-logs=$(mktemp -d)
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap stop EXIT
-
 # The functions run as local processes of ministack's: they log to its output.
-BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
-pids+=($!)
+BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$(log_of ministack)" 2>&1 &
+started
 # A fake Stripe for the stack whose workers charge through Stripe.
-scripts/localstripe-serve.sh "$stripe_port" >"$logs/localstripe.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 300); do
-  if curl --silent --fail --output /dev/null "http://127.0.0.1:$port/_ministack/health" \
-    && curl --silent --output /dev/null "http://127.0.0.1:$stripe_port/v1/customers" -u sk_test_ready:; then break; fi
-  sleep 0.2
-done
+scripts/localstripe-serve.sh "$stripe_port" >"$(log_of localstripe)" 2>&1 &
+started
+wait_for ministack "http://127.0.0.1:$port/_ministack/health"
+wait_for localstripe "http://127.0.0.1:$stripe_port/v1/customers" -u sk_test_ready:
 
 started=$(date +%s%3N)
 status=0
@@ -68,6 +56,6 @@ MINISTACK_URL="http://127.0.0.1:$port" LOCALSTRIPE_URL="http://127.0.0.1:$stripe
 elapsed=$(( $(date +%s%3N) - started ))
 printf 'end to end on ministack: %d.%03d s\n' $(( elapsed / 1000 )) $(( elapsed % 1000 ))
 if [ "$status" -ne 0 ]; then
-  echo "== ministack log (tail)" >&2; tail -n 80 "$logs/ministack.log" >&2
+  show_log ministack 80
 fi
 exit "$status"

@@ -19,42 +19,24 @@ fi
 # Build first, so the emulators do not sit idle through a compile.
 cargo test --quiet --locked -p orderflow-adapters-aws --test emulators --no-run
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source scripts/servers.sh
 ministack_port=$(free_port)
 moto_port=$(free_port)
-logs=$(mktemp -d)
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap stop EXIT
 
 # ministack's IoT service would also listen on 8883 (MQTT over TLS): off, so two runs never collide.
-BIND_HOST=127.0.0.1 GATEWAY_PORT="$ministack_port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$logs/ministack.log" 2>&1 &
-pids+=($!)
+BIND_HOST=127.0.0.1 GATEWAY_PORT="$ministack_port" IOT_MTLS_ENABLED=0 "$venv/bin/ministack" >"$(log_of ministack)" 2>&1 &
+started
 # moto_server serves requests on threads and checks DynamoDB conditions without a lock, so two
 # racing conditional writes can both pass, which DynamoDB never allows: serve one request at a
 # time (werkzeug's `threaded=False`), so each request is atomic, as each DynamoDB write is.
-MOTO_PORT="$moto_port" "$venv/bin/python" - "$moto_port" >"$logs/moto.log" 2>&1 <<'PY' &
+MOTO_PORT="$moto_port" "$venv/bin/python" - "$moto_port" >"$(log_of moto)" 2>&1 <<'PY' &
 import sys
 from werkzeug.serving import run_simple
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),
            threaded=False, request_handler=MotoRequestHandler)
 PY
-pids+=($!)
-
-wait_for() { # name url
-  for _ in $(seq 1 150); do
-    if curl --silent --fail --output /dev/null "$2"; then return 0; fi
-    sleep 0.2
-  done
-  echo "$1 did not start; its log:" >&2
-  cat "$logs/$1.log" >&2
-  return 1
-}
+started
 wait_for ministack "http://127.0.0.1:$ministack_port/_ministack/health"
 wait_for moto "http://127.0.0.1:$moto_port/moto-api/"
 
@@ -65,7 +47,7 @@ MINISTACK_URL="http://127.0.0.1:$ministack_port" MOTO_URL="http://127.0.0.1:$mot
 elapsed=$(( $(date +%s%3N) - started ))
 printf 'emulator suites: %d.%03d s\n' $(( elapsed / 1000 )) $(( elapsed % 1000 ))
 if [ "$status" -ne 0 ]; then
-  echo "== ministack log (tail)" >&2; tail -n 40 "$logs/ministack.log" >&2
-  echo "== moto log (tail)" >&2; tail -n 40 "$logs/moto.log" >&2
+  show_log ministack
+  show_log moto
 fi
 exit "$status"

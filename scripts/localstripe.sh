@@ -10,26 +10,17 @@ cd "$(dirname "$0")/.."
 cargo test --quiet --locked -p orderflow-adapters-stripe --test localstripe --no-run
 cargo test --quiet --locked -p orderflow-tests --test saga --no-run
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=$(mktemp)
-pid=
-stop() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -f "$log"
-}
-trap stop EXIT
-scripts/localstripe-serve.sh "$port" >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do
-  if curl --silent --output /dev/null "http://127.0.0.1:$port/v1/customers" -u sk_test_ready:; then break; fi
-  sleep 0.2
-done
+source scripts/servers.sh
+port=$(free_port)
+scripts/localstripe-serve.sh "$port" >"$(log_of localstripe)" 2>&1 &
+started
+wait_for localstripe "http://127.0.0.1:$port/v1/customers" -u sk_test_ready:
 
 export LOCALSTRIPE_URL="http://127.0.0.1:$port"
 status=0
 cargo test --quiet --locked -p orderflow-adapters-stripe --test localstripe -- --ignored "$@" || status=$?
 cargo test --quiet --locked -p orderflow-tests --test saga stripe:: -- --ignored "$@" || status=$?
 if [ "$status" -ne 0 ]; then
-  echo "== localstripe log (tail)" >&2; tail -n 40 "$log" >&2
+  show_log localstripe
 fi
 exit "$status"
