@@ -295,6 +295,10 @@ pub struct Order {
     /// fact a compensation reads the charge back by, whatever became of the charge's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payment_opened: Option<String>,
+    /// The shipment opened with the shipping partner for this order, recorded before a label is
+    /// bought on it: the fact a compensation asks the carrier about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shipment_opened: Option<String>,
     /// The partners' events already recorded on the order (Stripe's `evt_…`), so that an event
     /// delivered twice is recorded once. The newest [`PARTNER_EVENTS_KEPT`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -328,6 +332,7 @@ impl Order {
             shipping_started_at: None,
             decline_code: None,
             payment_opened: None,
+            shipment_opened: None,
             partner_events: Vec::new(),
             history: vec![HistoryEntry { at, status: OrderStatus::Pending, detail: "order received".to_owned() }],
             created_at: at,
@@ -394,6 +399,23 @@ impl Order {
             return false;
         }
         self.payment_opened = Some(reference.to_owned());
+        true
+    }
+
+    /// The shipping partner's reference of the order's shipment. `None`: no shipment was opened,
+    /// so no label can have been bought.
+    pub fn shipment_reference(&self) -> Option<&str> {
+        self.shipment_opened.as_deref()
+    }
+
+    /// Records the shipment opened for the order, before a label is bought on it. Returns
+    /// `false` when one was already recorded, and keeps that one: it is the one that may carry
+    /// a label.
+    pub fn record_shipment_opened(&mut self, reference: &str) -> bool {
+        if self.shipment_opened.is_some() {
+            return false;
+        }
+        self.shipment_opened = Some(reference.to_owned());
         true
     }
 

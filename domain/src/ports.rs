@@ -292,15 +292,14 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     async fn refund(&self, order: &OrderId, charge: &Charge) -> Result<Refund, PaymentError>;
 }
 
-/// A parcel to ship.
+/// A parcel to ship, as the shipment is opened with the aggregator.
 #[derive(Debug, Clone)]
 pub struct ShipmentRequest {
     pub order: OrderId,
-    /// Which carrier to ask, by name (`Carrier::carriers` lists them, preferred first).
-    pub carrier: String,
     pub destination: crate::address::PostalAddress,
     pub weight: crate::catalog::Grams,
-    /// Repeating a request with the same key never buys a second label.
+    /// Opening again under the same key names the same shipment where the partner can tell
+    /// (the simulator); where it cannot, the other shipment it opens is never bought.
     pub idempotency_key: String,
 }
 
@@ -310,8 +309,7 @@ pub struct Shipment {
     pub carrier: String,
     pub service: String,
     pub tracking_number: String,
-    /// Where the label sends the parcel: the address the label was bought for, which the order
-    /// must still have when the shipment is recorded.
+    /// Where the label sends the parcel, as the carrier printed it.
     pub destination: crate::address::PostalAddress,
     /// The label, a PDF.
     pub label: Vec<u8>,
@@ -325,31 +323,46 @@ pub enum CarrierError {
     /// No carrier can deliver to this address.
     #[error("the address is undeliverable: {0}")]
     Undeliverable(String),
-    /// This carrier cannot take the parcel now (an outage, no service to the destination).
+    /// This carrier cannot take the parcel now (an outage, no service to the destination, no
+    /// rate for it).
     #[error("the carrier {0} cannot take the parcel")]
     Unavailable(String),
     #[error("the carrier failed transiently")]
     Transient(#[source] BoxError),
+    /// The partner refused the request itself (a bad key, a malformed request, a shipment it
+    /// does not know): retrying will not help, and it is a defect to look at.
+    #[error("the shipping partner refused the request")]
+    Rejected(#[source] BoxError),
 }
 
 /// Shipping through carriers (an aggregator such as EasyPost, or a simulator).
+///
+/// A shipment is opened first and its reference recorded on the order; only then is a label
+/// bought on it. Whatever becomes of the answers, the compensations ask about the shipment by
+/// that reference, and one shipment never carries two labels.
 #[async_trait]
 pub trait Carrier: Send + Sync + std::fmt::Debug {
     /// The carriers that can be asked, in order of preference.
     fn carriers(&self) -> Vec<String>;
 
-    /// Buys a label. A request repeating a key gets the shipment bought under it back, voided
-    /// or not, whatever the request says. Errors: `Undeliverable`, `Unavailable`, `Transient`.
-    async fn ship(&self, request: &ShipmentRequest) -> Result<Shipment, CarrierError>;
+    /// Opens a shipment for the parcel and returns its reference. Buys nothing.
+    /// Errors: `Undeliverable` (the partner checks the address), `Transient`, `Rejected`.
+    async fn open(&self, request: &ShipmentRequest) -> Result<String, CarrierError>;
 
-    /// The shipment bought under `idempotency_key`, voided or not: what the carrier holds, even
-    /// when the answer to `ship` was lost. Errors: `Transient`.
-    async fn find(&self, idempotency_key: &str) -> Result<Option<Shipment>, CarrierError>;
+    /// Buys `carrier`'s label for the shipment `reference`. A shipment that has a label already,
+    /// voided or not, gets it back whichever carrier is named: a retry never buys a second one.
+    /// Errors: `Undeliverable`, `Unavailable` (this carrier cannot take it: ask the next),
+    /// `Transient`, `Rejected`.
+    async fn ship(&self, reference: &str, carrier: &str) -> Result<Shipment, CarrierError>;
 
-    /// Voids the unused label bought under `idempotency_key`, so the parcel is never carried and
-    /// the label is refunded. Voiding again, or a key that bought nothing, is a no-op.
-    /// Errors: `Transient`.
-    async fn void(&self, idempotency_key: &str) -> Result<(), CarrierError>;
+    /// The label bought on the shipment `reference`, voided or not: what the carrier holds, even
+    /// when the answer to `ship` was lost. Errors: `Transient`, `Rejected`.
+    async fn find(&self, reference: &str) -> Result<Option<Shipment>, CarrierError>;
+
+    /// Voids the unused label of the shipment `reference`, so the parcel is never carried and the
+    /// label is refunded. Voiding again, or a shipment without a label, is a no-op.
+    /// Errors: `Transient`, `Rejected`.
+    async fn void(&self, reference: &str) -> Result<(), CarrierError>;
 }
 
 /// An email ready to send: the complete RFC 5322 message.

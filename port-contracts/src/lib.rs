@@ -29,7 +29,7 @@
 //! - [`inventory`]: `Inventory`, seeded from [`fixtures::catalog`].
 //! - [`invoice_numbers`]: `InvoiceNumbers`, gap-free.
 //! - [`payments`]: `PaymentGateway`, with Stripe's test payment methods.
-//! - [`carrier`]: `Carrier`, labels bought once per key.
+//! - [`carrier`]: `Carrier`, one label per shipment, found and voided by its reference.
 //! - [`mailer`]: `Mailer`, read back through the adapter's backend.
 //! - [`blobs`]: `BlobStore`, and its links.
 
@@ -112,12 +112,13 @@ macro_rules! suite {
     };
     (carrier => $callback:ident! { $($args:tt)* }) => {
         $callback! { carrier, $($args)* =>
-                a_label_is_a_pdf_for_the_requested_destination,
-                shipping_twice_with_the_same_key_buys_one_label,
-                a_repeated_key_gets_its_shipment_back_whatever_the_request_says,
-                a_shipment_is_found_by_its_key_even_when_its_answer_was_lost,
+                a_label_is_a_pdf_from_the_carrier_named_for_the_requested_destination,
+                opening_a_shipment_buys_nothing,
+                buying_twice_on_a_shipment_buys_one_label,
+                a_shipment_with_a_label_gives_it_back_whichever_carrier_is_named,
+                a_label_is_found_by_its_shipment_even_when_its_answer_was_lost,
                 a_voided_label_is_found_voided,
-                voiding_again_or_a_key_that_bought_nothing_is_a_no_op,
+                voiding_again_or_a_shipment_without_a_label_is_a_no_op,
         }
     };
     (mailer => $callback:ident! { $($args:tt)* }) => {

@@ -3,7 +3,7 @@
 
 use orderflow::faults::Faults;
 use orderflow_domain::order::OrderId;
-use orderflow_domain::ports::ShipmentRequest;
+use orderflow_domain::ports::{ShipmentRequest, StoreError};
 use orderflow_tests::{TestApp, assert_guarantees, order_body, order_of};
 use orderflow_workers::Task;
 use serde_json::{Value, json};
@@ -97,18 +97,23 @@ async fn a_customer_who_cancels_after_a_label_was_bought_gets_the_label_voided_a
     // recorded, and the customer cancelled in that window.
     let order_id = OrderId::parse(&id).unwrap();
     let order = app.saga.orders.get(&order_id).await.unwrap().unwrap();
-    let label = app
+    let reference = app
         .saga
         .carrier
-        .ship(&ShipmentRequest {
+        .open(&ShipmentRequest {
             order: order_id.clone(),
-            carrier: "northwind".to_owned(),
             destination: order.shipping_address.clone(),
             weight: orderflow_domain::catalog::Grams(order.lines.iter().map(|l| l.weight.0).sum()),
             idempotency_key: format!("{id}/ship"),
         })
         .await
         .unwrap();
+    app.saga
+        .orders
+        .update(&order_id, |order| Ok::<_, StoreError>(order.record_shipment_opened(&reference)))
+        .await
+        .unwrap();
+    let label = app.saga.carrier.ship(&reference, "northwind").await.unwrap();
     let cancelled = app.client.delete(app.url(&format!("/api/v0/orders/{id}"))).send().await.unwrap();
     assert_eq!(cancelled.status(), 202);
 

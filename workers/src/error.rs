@@ -110,6 +110,7 @@ impl From<CarrierError> for TaskError {
             CarrierError::Undeliverable(why) => Self::AddressUndeliverable(why),
             CarrierError::Unavailable(carrier) => Self::CarrierUnavailable(carrier),
             CarrierError::Transient(_) => Self::Transient(Box::new(error)),
+            CarrierError::Rejected(_) => Self::Rejected(Box::new(error)),
         }
     }
 }

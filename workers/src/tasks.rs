@@ -7,7 +7,7 @@ use orderflow_domain::catalog::Sku;
 use orderflow_domain::order::{
     CancellationReason, InvoiceRecord, Order, OrderId, OrderStatus, PaymentRecord, PaymentStatus, ShipmentRecord,
 };
-use orderflow_domain::ports::{Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
+use orderflow_domain::ports::{CarrierError, Charge, ChargeRequest, PaymentError, Shipment, ShipmentRequest};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -169,19 +169,21 @@ pub async fn charge_payment(saga: &Saga, id: &OrderId) -> Result<Value, TaskErro
     Ok(json!({"reference": charge.reference, "amount": charge.amount.minor()}))
 }
 
-/// The key a label is bought under: one per order, whichever carrier, so a retry of the primary
-/// after the fallback succeeded gets that shipment back instead of buying a second label.
+/// The key the order's shipment is opened under.
 fn ship_key(id: &OrderId) -> String {
     format!("{id}/ship")
 }
 
-/// Buys a label from the preferred (`primary`) or the `fallback` carrier, files it, records the
-/// shipment, and takes the stock out of the warehouse.
+/// Buys a label from the preferred (`primary`) carrier, or from the others in order of
+/// preference (`fallback`), files it, records the shipment, and takes the stock out of the
+/// warehouse.
 ///
-/// The address is fixed on the order before the label is bought, so the label always matches
-/// the order (a change of address arriving meanwhile is refused). The shipment is recorded
-/// before the stock is committed: once an order is `shipped`, a retry (after a lost answer or a
-/// crash) only finishes the stock.
+/// The address is fixed on the order before the shipment is opened, so the label always matches
+/// the order (a change of address arriving meanwhile is refused). The shipment's reference is
+/// recorded on the order before any label is bought on it, and every carrier is asked to buy on
+/// that one shipment: a retry, or the fallback after a primary whose answer was lost, gets the
+/// label already bought back instead of a second one. The shipment is recorded before the stock
+/// is committed: once an order is `shipped`, a retry only finishes the stock.
 pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value, TaskError> {
     let order = saga.load(id).await?;
     if let Some(shipment) = &order.shipment {
@@ -190,12 +192,33 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
     }
     ensure_not_cancelled(&order)?;
     let carriers = saga.carrier.carriers();
-    let carrier = match which {
-        "primary" => carriers.first(),
-        "fallback" => carriers.get(1),
+    let candidates = match which {
+        "primary" => carriers.get(..1),
+        "fallback" => carriers.get(1..),
         other => return Err(TaskError::Invalid(format!("carrier must be primary or fallback, not {other:?}"))),
     }
+    .filter(|candidates| !candidates.is_empty())
     .ok_or_else(|| TaskError::CarrierUnavailable(format!("no {which} carrier is configured")))?;
+    let reference = open_shipment(saga, id).await?;
+    let mut unavailable = Vec::new();
+    for carrier in candidates {
+        match saga.carrier.ship(&reference, carrier).await {
+            Ok(shipment) => {
+                return match record_shipment(saga, id, &reference, shipment).await? {
+                    Some(record) => Ok(shipment_json(&record)),
+                    None => Err(TaskError::OrderCancelled),
+                };
+            }
+            Err(CarrierError::Unavailable(name)) => unavailable.push(name),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(TaskError::CarrierUnavailable(unavailable.join(", ")))
+}
+
+/// Fixes the order's address and opens its shipment, once: the reference is recorded on the
+/// order before anything can be bought on it.
+async fn open_shipment(saga: &Saga, id: &OrderId) -> Result<String, TaskError> {
     let now = saga.clock.now();
     let order = saga
         .update(id, |order| {
@@ -203,24 +226,30 @@ pub async fn ship_order(saga: &Saga, id: &OrderId, which: &str) -> Result<Value,
             Ok(order.begin_shipping(now))
         })
         .await?;
+    if let Some(reference) = order.shipment_reference() {
+        return Ok(reference.to_owned());
+    }
     let request = ShipmentRequest {
         order: id.clone(),
-        carrier: carrier.clone(),
         destination: order.shipping_address.clone(),
         weight: orderflow_domain::catalog::Grams(order.lines.iter().map(|l| l.weight.0).sum()),
         idempotency_key: ship_key(id),
     };
-    let shipment = saga.carrier.ship(&request).await?;
-    match record_shipment(saga, id, shipment).await? {
-        Some(record) => Ok(shipment_json(&record)),
-        None => Err(TaskError::OrderCancelled),
-    }
+    let opened = saga.carrier.open(&request).await?;
+    let order = saga.update(id, |order| Ok(order.record_shipment_opened(&opened))).await?;
+    // A racing attempt may have recorded its own shipment first: that one is the order's.
+    Ok(order.shipment_reference().unwrap_or(&opened).to_owned())
 }
 
 /// Records a label the carrier holds for the order, files it and commits the stock; or, when the
 /// customer asked to cancel before the order was recorded as shipped, voids the label instead
 /// and returns `None`.
-async fn record_shipment(saga: &Saga, id: &OrderId, shipment: Shipment) -> Result<Option<ShipmentRecord>, TaskError> {
+async fn record_shipment(
+    saga: &Saga,
+    id: &OrderId,
+    reference: &str,
+    shipment: Shipment,
+) -> Result<Option<ShipmentRecord>, TaskError> {
     if shipment.voided {
         return Ok(None);
     }
@@ -239,20 +268,24 @@ async fn record_shipment(saga: &Saga, id: &OrderId, shipment: Shipment) -> Resul
             cancelled = true;
             Ok(false)
         }
-        OrderStatus::Paid if order.shipping_address != shipment.destination => Err(TaskError::Invalid(format!(
-            "the label {} is for another address than the order's",
-            record.tracking_number
-        ))),
         OrderStatus::Paid => order.record_shipment(record.clone(), now).map(|()| true).map_err(illegal),
         status => Err(TaskError::Invalid(format!("cannot ship an order that is {status}"))),
     })
     .await?;
     if cancelled {
-        saga.carrier.void(&ship_key(id)).await?;
+        saga.carrier.void(reference).await?;
         return Ok(None);
     }
     saga.inventory.commit(id).await?;
     Ok(Some(record))
+}
+
+/// The label the carrier holds on the order's shipment, if a shipment was ever opened.
+async fn held_label(saga: &Saga, order: &Order) -> Result<Option<(String, Shipment)>, TaskError> {
+    let Some(reference) = order.shipment_reference() else {
+        return Ok(None);
+    };
+    Ok(saga.carrier.find(reference).await?.map(|label| (reference.to_owned(), label)))
 }
 
 /// The first compensation, whatever failed: what does the carrier hold for this order?
@@ -267,14 +300,14 @@ pub async fn reconcile_shipment(saga: &Saga, id: &OrderId) -> Result<Value, Task
         saga.inventory.commit(id).await?;
         return Ok(json!({"shipped": true, "shipment": shipment_json(shipment)}));
     }
-    let Some(held) = saga.carrier.find(&ship_key(id)).await? else {
+    let Some((reference, held)) = held_label(saga, &order).await? else {
         return Ok(json!({"shipped": false}));
     };
     if order.cancellation_requested_at().is_some() || order.status() == OrderStatus::Cancelled {
-        saga.carrier.void(&ship_key(id)).await?;
+        saga.carrier.void(&reference).await?;
         return Ok(json!({"shipped": false, "labelVoided": true}));
     }
-    Ok(match record_shipment(saga, id, held).await? {
+    Ok(match record_shipment(saga, id, &reference, held).await? {
         Some(record) => json!({"shipped": true, "shipment": shipment_json(&record)}),
         None => json!({"shipped": false, "labelVoided": true}),
     })
@@ -286,7 +319,7 @@ async fn ensure_not_shipped(saga: &Saga, order: &Order) -> Result<(), TaskError>
     if order.status() == OrderStatus::Shipped {
         return Err(TaskError::OrderShipped(format!("order {} is recorded as shipped", order.id)));
     }
-    if let Some(label) = saga.carrier.find(&ship_key(&order.id)).await?.filter(|label| !label.voided) {
+    if let Some((_, label)) = held_label(saga, order).await?.filter(|(_, label)| !label.voided) {
         return Err(TaskError::OrderShipped(format!("the carrier holds label {} for it", label.tracking_number)));
     }
     Ok(())
@@ -452,8 +485,8 @@ pub async fn record_compensation_failure(
         Ok(_) => {}
         Err(_) => outstanding.push("whether a charge is to be refunded is unknown".to_owned()),
     }
-    match saga.carrier.find(&ship_key(id)).await {
-        Ok(Some(label)) if !label.voided && order.shipment.is_none() => {
+    match held_label(saga, &order).await {
+        Ok(Some((_, label))) if !label.voided && order.shipment.is_none() => {
             outstanding.push(format!("label {} is neither recorded nor voided", label.tracking_number));
         }
         Ok(_) => {}

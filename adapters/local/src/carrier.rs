@@ -12,11 +12,11 @@
 //! destination and weight: `express` for domestic parcels up to 1 kg, `ground` for heavier
 //! domestic ones, `international` beyond the United States.
 //!
-//! A label is bought once per idempotency key: the shipment, label included, is stored in the
-//! simulator's own SQLite file before it is returned, and a request repeating a key gets that
-//! shipment back, even after a crash, even if the carrier it names has an outage since. The
-//! tracking number is also derived from the carrier and the key, so it would come out the same
-//! if computed again.
+//! A shipment is opened once per idempotency key (opening again names the same `shp_…`), and
+//! carries at most one label: the label is stored in the simulator's own SQLite file before it
+//! is returned, and buying again on the shipment gets that label back, even after a crash, even
+//! if the carrier named has an outage since. The tracking number is also derived from the
+//! carrier and the key, so it would come out the same if computed again.
 
 mod label;
 
@@ -63,6 +63,20 @@ const SCHEMA: Schema = Schema {
         // 2: voided labels, as a customer's cancellation leaves them.
         r"
         ALTER TABLE shipments ADD COLUMN voided_at TEXT;
+        ",
+        // 3: shipments are opened, and named, before a label is bought on them. A label bought
+        // before then is on a shipment named by its key.
+        r"
+        CREATE TABLE opened (
+            reference       TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            order_id        TEXT NOT NULL,
+            weight_grams    INTEGER NOT NULL CHECK (weight_grams >= 0),
+            destination     TEXT NOT NULL,
+            created_at      TEXT NOT NULL
+        ) STRICT;
+        INSERT INTO opened (reference, idempotency_key, order_id, weight_grams, destination, created_at)
+            SELECT idempotency_key, idempotency_key, order_id, weight_grams, destination, created_at FROM shipments;
         ",
     ],
 };
@@ -161,6 +175,7 @@ fn ups_check_digit(body: &str) -> u32 {
 /// ```json
 /// {"trackingNumber": "1Z8F3K2M9Q0W7E5R1T", "carrier": "northwind", "carrierName": "Northwind Express",
 ///  "service": "express", "orderId": "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB",
+///  "reference": "shp_5c1f0e9a2b7d4c3e8f6a1b0d",
 ///  "idempotencyKey": "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB/ship", "weightGrams": 850,
 ///  "destination": {"name": "Ada Lovelace", "line1": "12 Market Street", "city": "San Francisco",
 ///                  "region": "CA", "postalCode": "94103", "country": "US"},
@@ -175,7 +190,9 @@ pub struct ShipmentRecord {
     pub carrier_name: String,
     pub service: String,
     pub order_id: OrderId,
-    /// The key the label was bought under; repeating it returns this shipment.
+    /// The shipment the label was bought on.
+    pub reference: String,
+    /// The key the shipment was opened under.
     pub idempotency_key: String,
     pub weight_grams: u64,
     pub destination: PostalAddress,
@@ -202,6 +219,17 @@ pub struct CarrierSimulator {
     clock: Arc<dyn Clock>,
 }
 
+/// Why no carrier delivers to `destination`, if none does.
+fn undeliverable(checked_by: &str, destination: &PostalAddress) -> Option<CarrierError> {
+    let postal_code: String = destination.postal_code.as_ref().chars().filter(char::is_ascii_alphanumeric).collect();
+    (postal_code == UNDELIVERABLE_POSTAL_CODE).then(|| {
+        CarrierError::Undeliverable(format!(
+            "{checked_by}: {} has no postal code {}",
+            destination.country, destination.postal_code
+        ))
+    })
+}
+
 fn transient(error: DbError) -> CarrierError {
     CarrierError::Transient(Box::new(error))
 }
@@ -218,8 +246,12 @@ struct Stored {
 }
 
 /// The columns `shipment_row` reads.
-const SHIPMENT_COLUMNS: &str = "tracking_number, carrier, service, order_id, idempotency_key, weight_grams, \
-                                destination, created_at, label, voided_at IS NOT NULL";
+const SHIPMENT_COLUMNS: &str = "s.tracking_number, s.carrier, s.service, s.order_id, s.idempotency_key, \
+                                s.weight_grams, s.destination, s.created_at, s.label, s.voided_at IS NOT NULL, \
+                                o.reference";
+
+/// Shipments with the reference of the shipment each label was bought on.
+const SHIPMENTS: &str = "shipments s JOIN opened o ON o.idempotency_key = s.idempotency_key";
 
 fn shipment_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
     let label: Vec<u8> = r.get(8)?;
@@ -242,12 +274,48 @@ fn record_row(r: &Row<'_>, label_bytes: usize) -> rusqlite::Result<ShipmentRecor
         label_bytes,
         created_at: OffsetDateTime::parse(&r.get::<_, String>(7)?, &Rfc3339).map_err(|e| bad_column(7, e))?,
         voided: r.get(9)?,
+        reference: r.get(10)?,
     })
 }
 
 fn shipment_by_key(conn: &Connection, key: &str) -> Result<Option<Stored>, DbError> {
-    let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE idempotency_key = ?1");
+    let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM {SHIPMENTS} WHERE s.idempotency_key = ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([key], shipment_row).optional()?)
+}
+
+/// A shipment opened for a parcel, with or without a label.
+#[derive(Debug, Clone)]
+struct Opened {
+    key: String,
+    order: OrderId,
+    weight: Grams,
+    destination: PostalAddress,
+}
+
+fn opened(conn: &Connection, reference: &str) -> Result<Option<Opened>, DbError> {
+    let row = conn
+        .prepare_cached("SELECT idempotency_key, order_id, weight_grams, destination FROM opened WHERE reference = ?1")?
+        .query_row([reference], |r| {
+            Ok(Opened {
+                key: r.get(0)?,
+                order: OrderId::parse(&r.get::<_, String>(1)?).map_err(|e| bad_column(1, e))?,
+                weight: Grams(u64::try_from(r.get::<_, i64>(2)?).map_err(|e| bad_column(2, e))?),
+                destination: serde_json::from_str(&r.get::<_, String>(3)?).map_err(|e| bad_column(3, e))?,
+            })
+        })
+        .optional()?;
+    Ok(row)
+}
+
+/// The reference of the shipment opened under `key`: `shp_` and 24 hex digits, the same for the
+/// same key.
+fn shipment_reference(key: &str) -> String {
+    let digest = Sha256::new().chain_update(b"shipment\0").chain_update(key).finalize();
+    format!("shp_{}", hex::encode(&digest[..12]))
+}
+
+fn unknown_shipment(reference: &str) -> CarrierError {
+    CarrierError::Rejected(format!("there is no shipment {reference}").into())
 }
 
 impl From<Stored> for Shipment {
@@ -290,7 +358,7 @@ impl CarrierSimulator {
     pub async fn shipments(&self) -> Result<Vec<ShipmentRecord>, DbError> {
         self.db
             .read(|conn| {
-                let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM shipments ORDER BY seq");
+                let sql = format!("SELECT {SHIPMENT_COLUMNS} FROM {SHIPMENTS} ORDER BY s.seq");
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let rows = stmt.query_map([], |r| shipment_row(r).map(|stored| stored.record))?;
                 Ok(rows.collect::<Result<_, _>>()?)
@@ -310,13 +378,14 @@ impl CarrierSimulator {
         self.db
             .read(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT tracking_number, carrier, service, order_id, idempotency_key, weight_grams, destination,
-                            created_at, length(label), voided_at IS NOT NULL, seq
-                     FROM shipments WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2",
+                    "SELECT s.tracking_number, s.carrier, s.service, s.order_id, s.idempotency_key, s.weight_grams,
+                            s.destination, s.created_at, length(s.label), s.voided_at IS NOT NULL, o.reference, s.seq
+                     FROM shipments s JOIN opened o ON o.idempotency_key = s.idempotency_key
+                     WHERE ?1 IS NULL OR s.seq < ?1 ORDER BY s.seq DESC LIMIT ?2",
                 )?;
                 let rows = stmt.query_map(rusqlite::params![before, limit], |r| {
                     let label_bytes = usize::try_from(r.get::<_, i64>(8)?).map_err(|e| bad_column(8, e))?;
-                    Ok((r.get::<_, i64>(10)?, record_row(r, label_bytes)?))
+                    Ok((r.get::<_, i64>(11)?, record_row(r, label_bytes)?))
                 })?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
@@ -324,8 +393,8 @@ impl CarrierSimulator {
     }
 
     /// Why `carrier` cannot take this parcel, if it cannot.
-    fn refusal(&self, carrier: &CarrierSpec, request: &ShipmentRequest) -> Option<CarrierError> {
-        let destination = &request.destination;
+    fn refusal(&self, carrier: &CarrierSpec, parcel: &Opened) -> Option<CarrierError> {
+        let destination = &parcel.destination;
         let unavailable = |why: String| {
             tracing::info!(carrier = carrier.code, why, "the carrier cannot take the parcel");
             Some(CarrierError::Unavailable(carrier.code.to_owned()))
@@ -333,19 +402,14 @@ impl CarrierSimulator {
         if self.outage.is_some_and(|down| down.code == carrier.code) {
             return unavailable("an outage".to_owned());
         }
-        let postal_code: String =
-            destination.postal_code.as_ref().chars().filter(char::is_ascii_alphanumeric).collect();
-        if postal_code == UNDELIVERABLE_POSTAL_CODE {
-            return Some(CarrierError::Undeliverable(format!(
-                "{} {} has no postal code {}",
-                carrier.name, destination.country, destination.postal_code
-            )));
+        if let Some(undeliverable) = undeliverable(carrier.name, destination) {
+            return Some(undeliverable);
         }
         if !carrier.zones.contains(&ShippingZone::of(destination.country)) {
             return unavailable(format!("no service to {}", destination.country));
         }
-        if request.weight > carrier.max_weight {
-            return unavailable(format!("{} g is over its limit of {} g", request.weight.0, carrier.max_weight.0));
+        if parcel.weight > carrier.max_weight {
+            return unavailable(format!("{} g is over its limit of {} g", parcel.weight.0, carrier.max_weight.0));
         }
         None
     }
@@ -357,46 +421,84 @@ impl Carrier for CarrierSimulator {
         CARRIERS.iter().map(|c| c.code.to_owned()).collect()
     }
 
-    #[tracing::instrument(skip_all, fields(order_id = %request.order, carrier = %request.carrier))]
-    async fn ship(&self, request: &ShipmentRequest) -> Result<Shipment, CarrierError> {
-        let Some(carrier) = spec(&request.carrier) else {
-            tracing::warn!("asked for a carrier that does not exist");
-            return Err(CarrierError::Unavailable(request.carrier.clone()));
-        };
-        let key = request.idempotency_key.clone();
-        if let Some(bought) = self.db.read(move |conn| shipment_by_key(conn, &key)).await.map_err(transient)? {
-            if bought.record.carrier != carrier.code {
-                tracing::warn!(bought_from = %bought.record.carrier, "the key already bought a label from another carrier");
-            }
-            return Ok(bought.into());
+    #[tracing::instrument(skip_all, fields(order_id = %request.order))]
+    async fn open(&self, request: &ShipmentRequest) -> Result<String, CarrierError> {
+        if let Some(undeliverable) = undeliverable("address check", &request.destination) {
+            return Err(undeliverable);
         }
-        if let Some(refusal) = self.refusal(carrier, request) {
-            return Err(refusal);
-        }
-
-        let now = self.clock.now();
-        let tracking_number = tracking_number(carrier, &request.idempotency_key);
-        let service = service(ShippingZone::of(request.destination.country), request.weight);
-        let label = label::render(&label::Label {
-            carrier: carrier.name,
-            service,
-            tracking_number: &tracking_number,
-            order: &request.order,
-            destination: &request.destination,
-            weight: request.weight,
-            date: now.date(),
-        });
+        let reference = shipment_reference(&request.idempotency_key);
         let destination = serde_json::to_string(&request.destination).map_err(|e| transient(e.into()))?;
         let (key, order, weight) = (
             request.idempotency_key.clone(),
             request.order.to_string(),
             i64::try_from(request.weight.0).unwrap_or(i64::MAX),
         );
+        let created_at = self.clock.now().format(&Rfc3339).unwrap_or_default();
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO opened (reference, idempotency_key, order_id, weight_grams, destination, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+                )?
+                .execute(params![reference, key, order, weight, destination, created_at])?;
+                // A shipment opened under the key before (a label bought before shipments were
+                // opened first is on one named by its key) is the one to name.
+                let reference: String = conn
+                    .prepare_cached("SELECT reference FROM opened WHERE idempotency_key = ?1")?
+                    .query_row([&key], |r| r.get(0))?;
+                Ok(reference)
+            })
+            .await
+            .map_err(transient)
+    }
+
+    #[tracing::instrument(skip_all, fields(%reference, %carrier))]
+    async fn ship(&self, reference: &str, carrier: &str) -> Result<Shipment, CarrierError> {
+        let Some(spec) = spec(carrier) else {
+            tracing::warn!("asked for a carrier that does not exist");
+            return Err(CarrierError::Unavailable(carrier.to_owned()));
+        };
+        let owned = reference.to_owned();
+        let (parcel, bought) = self
+            .db
+            .read(move |conn| {
+                let Some(parcel) = opened(conn, &owned)? else { return Ok(None) };
+                let bought = shipment_by_key(conn, &parcel.key)?;
+                Ok(Some((parcel, bought)))
+            })
+            .await
+            .map_err(transient)?
+            .ok_or_else(|| unknown_shipment(reference))?;
+        if let Some(bought) = bought {
+            if bought.record.carrier != spec.code {
+                tracing::warn!(bought_from = %bought.record.carrier, "the shipment has a label from another carrier");
+            }
+            return Ok(bought.into());
+        }
+        if let Some(refusal) = self.refusal(spec, &parcel) {
+            return Err(refusal);
+        }
+
+        let now = self.clock.now();
+        let tracking_number = tracking_number(spec, &parcel.key);
+        let service = service(ShippingZone::of(parcel.destination.country), parcel.weight);
+        let label = label::render(&label::Label {
+            carrier: spec.name,
+            service,
+            tracking_number: &tracking_number,
+            order: &parcel.order,
+            destination: &parcel.destination,
+            weight: parcel.weight,
+            date: now.date(),
+        });
+        let destination = serde_json::to_string(&parcel.destination).map_err(|e| transient(e.into()))?;
+        let (key, order, weight) =
+            (parcel.key.clone(), parcel.order.to_string(), i64::try_from(parcel.weight.0).unwrap_or(i64::MAX));
         let created_at = now.format(&Rfc3339).unwrap_or_default();
         let stored = self
             .db
             .write(move |conn| {
-                // A concurrent request with the same key may have won: its shipment stands.
+                // A concurrent purchase on the same shipment may have won: its label stands.
                 conn.prepare_cached(
                     "INSERT INTO shipments (idempotency_key, tracking_number, carrier, service, order_id, weight_grams,
                                             destination, label, created_at)
@@ -406,7 +508,7 @@ impl Carrier for CarrierSimulator {
                 .execute(params![
                     key,
                     tracking_number,
-                    carrier.code,
+                    spec.code,
                     service,
                     order,
                     weight,
@@ -422,26 +524,37 @@ impl Carrier for CarrierSimulator {
         Ok(stored.into())
     }
 
-    async fn find(&self, idempotency_key: &str) -> Result<Option<Shipment>, CarrierError> {
-        let key = idempotency_key.to_owned();
-        let stored = self.db.read(move |conn| shipment_by_key(conn, &key)).await.map_err(transient)?;
-        Ok(stored.map(Shipment::from))
+    async fn find(&self, reference: &str) -> Result<Option<Shipment>, CarrierError> {
+        let owned = reference.to_owned();
+        let found = self
+            .db
+            .read(move |conn| match opened(conn, &owned)? {
+                Some(parcel) => Ok(Some(shipment_by_key(conn, &parcel.key)?)),
+                None => Ok(None),
+            })
+            .await
+            .map_err(transient)?
+            .ok_or_else(|| unknown_shipment(reference))?;
+        Ok(found.map(Shipment::from))
     }
 
-    #[tracing::instrument(skip_all, fields(idempotency_key))]
-    async fn void(&self, idempotency_key: &str) -> Result<(), CarrierError> {
-        let (key, now) = (idempotency_key.to_owned(), self.clock.now().format(&Rfc3339).unwrap_or_default());
+    #[tracing::instrument(skip_all, fields(%reference))]
+    async fn void(&self, reference: &str) -> Result<(), CarrierError> {
+        let (owned, now) = (reference.to_owned(), self.clock.now().format(&Rfc3339).unwrap_or_default());
         let voided = self
             .db
             .write(move |conn| {
-                Ok(conn
-                    .prepare_cached(
+                let Some(parcel) = opened(conn, &owned)? else { return Ok(None) };
+                Ok(Some(
+                    conn.prepare_cached(
                         "UPDATE shipments SET voided_at = ?2 WHERE idempotency_key = ?1 AND voided_at IS NULL",
                     )?
-                    .execute(params![key, now])?)
+                    .execute(params![parcel.key, now])?,
+                ))
             })
             .await
-            .map_err(transient)?;
+            .map_err(transient)?
+            .ok_or_else(|| unknown_shipment(reference))?;
         if voided > 0 {
             tracing::info!("label voided");
         }

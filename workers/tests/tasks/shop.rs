@@ -136,12 +136,17 @@ impl Shop {
         let order = self.order(id).await;
         let request = ShipmentRequest {
             order: id.clone(),
-            carrier: self.carrier.carriers()[0].clone(),
             destination: order.shipping_address.clone(),
             weight: Grams(order.lines.iter().map(|line| line.weight.0).sum()),
             idempotency_key: format!("{id}/ship"),
         };
-        self.carrier.ship(&request).await.expect("buying a label")
+        let reference = self.carrier.open(&request).await.expect("opening the order's shipment");
+        self.saga
+            .orders
+            .update(id, |order| Ok::<_, StoreError>(order.record_shipment_opened(&reference)))
+            .await
+            .expect("recording the shipment on the order");
+        self.carrier.ship(&reference, &self.carrier.carriers()[0]).await.expect("buying a label")
     }
 }
 

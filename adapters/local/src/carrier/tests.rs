@@ -7,15 +7,15 @@ fn simulator() -> (tempfile::TempDir, CarrierSimulator) {
     (dir, carrier)
 }
 
-fn request(carrier: &str, destination: PostalAddress, grams: u64) -> ShipmentRequest {
+fn parcel(destination: PostalAddress, grams: u64) -> ShipmentRequest {
     let order = order_id();
-    ShipmentRequest {
-        idempotency_key: format!("{order}/ship"),
-        order,
-        carrier: carrier.to_owned(),
-        destination,
-        weight: Grams(grams),
-    }
+    ShipmentRequest { idempotency_key: format!("{order}/ship"), order, destination, weight: Grams(grams) }
+}
+
+/// Opens a shipment for `parcel` and buys `carrier`'s label on it.
+async fn ship(carrier: &CarrierSimulator, name: &str, parcel: &ShipmentRequest) -> Result<Shipment, CarrierError> {
+    let reference = carrier.open(parcel).await?;
+    carrier.ship(&reference, name).await
 }
 
 fn is_ups_style(tracking: &str) -> bool {
@@ -30,14 +30,11 @@ fn is_dhl_style(tracking: &str) -> bool {
 }
 
 /// Asks each carrier in order of preference, as the saga does, until one takes the parcel.
-async fn ship_with_fallback(
-    carrier: &CarrierSimulator,
-    mut request: ShipmentRequest,
-) -> Result<Shipment, CarrierError> {
+async fn ship_with_fallback(carrier: &CarrierSimulator, parcel: &ShipmentRequest) -> Result<Shipment, CarrierError> {
+    let reference = carrier.open(parcel).await?;
     let mut last = None;
     for name in carrier.carriers() {
-        request.carrier = name;
-        match carrier.ship(&request).await {
+        match carrier.ship(&reference, &name).await {
             Err(CarrierError::Unavailable(name)) => last = Some(CarrierError::Unavailable(name)),
             other => return other,
         }
@@ -60,10 +57,10 @@ fn the_ups_check_digit_matches_a_published_example() {
 #[tokio::test]
 async fn each_carrier_spells_tracking_numbers_its_own_way() {
     let (_dir, carrier) = simulator();
-    let northwind = carrier.ship(&request("northwind", address("97201", "US"), 800)).await.unwrap();
+    let northwind = ship(&carrier, "northwind", &parcel(address("97201", "US"), 800)).await.unwrap();
     assert!(is_ups_style(&northwind.tracking_number), "{}", northwind.tracking_number);
     assert_eq!(northwind.carrier, "northwind");
-    let contoso = carrier.ship(&request("contoso", address("97201", "US"), 800)).await.unwrap();
+    let contoso = ship(&carrier, "contoso", &parcel(address("97201", "US"), 800)).await.unwrap();
     assert!(is_dhl_style(&contoso.tracking_number), "{}", contoso.tracking_number);
     assert_eq!(contoso.carrier, "contoso");
 }
@@ -78,7 +75,7 @@ async fn the_service_follows_destination_and_weight() {
         ("contoso", address("75001", "FR"), 500, "international"),
     ];
     for (name, destination, grams, service) in cases {
-        let shipment = carrier.ship(&request(name, destination, grams)).await.unwrap();
+        let shipment = ship(&carrier, name, &parcel(destination, grams)).await.unwrap();
         assert_eq!(shipment.service, service, "{name} {grams} g");
     }
 }
@@ -86,15 +83,18 @@ async fn the_service_follows_destination_and_weight() {
 #[tokio::test]
 async fn a_parcel_the_primary_does_not_take_falls_back_to_the_second_carrier() {
     let (_dir, carrier) = simulator();
-    let abroad = request("northwind", address("75001", "FR"), 500);
-    assert!(matches!(carrier.ship(&abroad).await, Err(CarrierError::Unavailable(name)) if name == "northwind"));
-    assert_eq!(ship_with_fallback(&carrier, abroad).await.unwrap().carrier, "contoso");
+    let abroad = parcel(address("75001", "FR"), 500);
+    let reference = carrier.open(&abroad).await.unwrap();
+    assert!(
+        matches!(carrier.ship(&reference, "northwind").await, Err(CarrierError::Unavailable(name)) if name == "northwind")
+    );
+    assert_eq!(ship_with_fallback(&carrier, &abroad).await.unwrap().carrier, "contoso");
 
-    let heavy = request("northwind", address("97201", "US"), 45_000);
-    assert_eq!(ship_with_fallback(&carrier, heavy).await.unwrap().carrier, "contoso");
+    let heavy = parcel(address("97201", "US"), 45_000);
+    assert_eq!(ship_with_fallback(&carrier, &heavy).await.unwrap().carrier, "contoso");
 
-    let too_heavy_for_anyone = request("northwind", address("97201", "US"), 80_000);
-    assert!(matches!(ship_with_fallback(&carrier, too_heavy_for_anyone).await, Err(CarrierError::Unavailable(_))));
+    let too_heavy_for_anyone = parcel(address("97201", "US"), 80_000);
+    assert!(matches!(ship_with_fallback(&carrier, &too_heavy_for_anyone).await, Err(CarrierError::Unavailable(_))));
 }
 
 #[tokio::test]
@@ -104,9 +104,11 @@ async fn a_carrier_in_an_outage_is_unavailable_and_the_other_takes_the_parcel() 
         .unwrap()
         .with_outage("Northwind")
         .unwrap();
-    let parcel = request("northwind", address("97201", "US"), 500);
-    assert!(matches!(carrier.ship(&parcel).await, Err(CarrierError::Unavailable(name)) if name == "northwind"));
-    assert_eq!(ship_with_fallback(&carrier, parcel).await.unwrap().carrier, "contoso");
+    let small = parcel(address("97201", "US"), 500);
+    assert!(
+        matches!(ship(&carrier, "northwind", &small).await, Err(CarrierError::Unavailable(name)) if name == "northwind")
+    );
+    assert_eq!(ship_with_fallback(&carrier, &small).await.unwrap().carrier, "contoso");
 }
 
 #[test]
@@ -116,41 +118,48 @@ fn an_outage_of_an_unknown_carrier_is_refused() {
 }
 
 #[tokio::test]
-async fn postal_code_00000_is_undeliverable_by_every_carrier() {
+async fn postal_code_00000_is_undeliverable_and_no_shipment_is_opened() {
     let (_dir, carrier) = simulator();
-    for name in carrier.carriers() {
-        let result = carrier.ship(&request(&name, address("00000", "US"), 500)).await;
-        assert!(matches!(result, Err(CarrierError::Undeliverable(_))), "{name}: {result:?}");
-    }
+    let result = carrier.open(&parcel(address("00000", "US"), 500)).await;
+    assert!(matches!(result, Err(CarrierError::Undeliverable(_))), "{result:?}");
     assert!(carrier.shipments().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn an_unknown_carrier_is_unavailable() {
     let (_dir, carrier) = simulator();
-    let result = carrier.ship(&request("fedex", address("97201", "US"), 500)).await;
+    let result = ship(&carrier, "fedex", &parcel(address("97201", "US"), 500)).await;
     assert!(matches!(result, Err(CarrierError::Unavailable(name)) if name == "fedex"));
 }
 
 #[tokio::test]
-async fn a_retried_request_gets_the_same_shipment_and_buys_one_label() {
+async fn a_shipment_the_simulator_never_opened_is_refused() {
     let (_dir, carrier) = simulator();
-    let parcel = request("northwind", address("97201", "US"), 500);
-    let first = carrier.ship(&parcel).await.unwrap();
-    assert_eq!(carrier.ship(&parcel).await.unwrap(), first);
+    assert!(matches!(carrier.ship("shp_unknown", "northwind").await, Err(CarrierError::Rejected(_))));
+    assert!(matches!(carrier.find("shp_unknown").await, Err(CarrierError::Rejected(_))));
+    assert!(matches!(carrier.void("shp_unknown").await, Err(CarrierError::Rejected(_))));
+}
+
+#[tokio::test]
+async fn opening_again_under_a_key_names_the_same_shipment_and_the_tracking_number_follows_the_key() {
+    let (_dir, carrier) = simulator();
+    let small = parcel(address("97201", "US"), 500);
+    let reference = carrier.open(&small).await.unwrap();
+    assert!(reference.starts_with("shp_") && reference.len() == 28, "{reference}");
+    assert_eq!(carrier.open(&small).await.unwrap(), reference);
+    let first = carrier.ship(&reference, "northwind").await.unwrap();
     assert_eq!(carrier.shipments().await.unwrap().len(), 1);
-    // The tracking number is the carrier's function of the key.
-    assert_eq!(first.tracking_number, tracking_number(&CARRIERS[0], &parcel.idempotency_key));
+    assert_eq!(first.tracking_number, tracking_number(&CARRIERS[0], &small.idempotency_key));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_requests_with_one_key_buy_one_label() {
+async fn concurrent_purchases_on_one_shipment_buy_one_label() {
     let (_dir, carrier) = simulator();
-    let parcel = request("contoso", address("97201", "US"), 500);
+    let reference = carrier.open(&parcel(address("97201", "US"), 500)).await.unwrap();
     let calls: Vec<_> = (0..20)
         .map(|_| {
-            let (carrier, parcel) = (carrier.clone(), parcel.clone());
-            tokio::spawn(async move { carrier.ship(&parcel).await.unwrap() })
+            let (carrier, reference) = (carrier.clone(), reference.clone());
+            tokio::spawn(async move { carrier.ship(&reference, "contoso").await.unwrap() })
         })
         .collect();
     let mut shipments = Vec::new();
@@ -162,25 +171,59 @@ async fn concurrent_requests_with_one_key_buy_one_label() {
 }
 
 #[tokio::test]
-async fn a_key_that_already_bought_a_label_returns_it_even_from_another_carrier_or_during_an_outage() {
+async fn a_shipment_with_a_label_gives_it_back_after_a_restart_even_from_another_carrier_or_during_an_outage() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("carrier.db");
-    let parcel = request("northwind", address("97201", "US"), 500);
-    let first = CarrierSimulator::open(&path, Durability::Full).unwrap().ship(&parcel).await.unwrap();
+    let small = parcel(address("97201", "US"), 500);
+    let before = CarrierSimulator::open(&path, Durability::Full).unwrap();
+    let reference = before.open(&small).await.unwrap();
+    let first = before.ship(&reference, "northwind").await.unwrap();
 
     // After a restart, with the carrier now down, the retry still finds its label.
     let restarted = CarrierSimulator::open(&path, Durability::Full).unwrap().with_outage("northwind").unwrap();
-    assert_eq!(restarted.ship(&parcel).await.unwrap(), first);
-    let elsewhere = ShipmentRequest { carrier: "contoso".to_owned(), ..parcel };
-    assert_eq!(restarted.ship(&elsewhere).await.unwrap(), first);
+    assert_eq!(restarted.ship(&reference, "northwind").await.unwrap(), first);
+    assert_eq!(restarted.ship(&reference, "contoso").await.unwrap(), first);
     assert_eq!(restarted.shipments().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_label_bought_before_shipments_were_opened_first_is_on_a_shipment_named_by_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carrier.db");
+    let destination = serde_json::to_string(&address("97201", "US")).unwrap();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "application_id", SCHEMA.application_id).unwrap();
+        for migration in &SCHEMA.migrations[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO shipments (idempotency_key, tracking_number, carrier, service, order_id, weight_grams,
+                                    destination, label, created_at)
+             VALUES ('ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB/ship', 'JJD000', 'contoso', 'express',
+                     'ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB', 500, ?1, x'255044462D', '2026-03-01T12:00:00Z')",
+            [destination],
+        )
+        .unwrap();
+    }
+    let carrier = CarrierSimulator::open(&path, Durability::Normal).unwrap();
+    let retried = ShipmentRequest {
+        order: OrderId::parse("ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB").unwrap(),
+        idempotency_key: "ord_01JD4S5Z8X3Q9V7W2N6M1K0TRB/ship".to_owned(),
+        destination: address("97201", "US"),
+        weight: Grams(500),
+    };
+    let reference = carrier.open(&retried).await.unwrap();
+    assert_eq!(reference, retried.idempotency_key);
+    assert_eq!(carrier.ship(&reference, "northwind").await.unwrap().tracking_number, "JJD000");
 }
 
 #[tokio::test]
 async fn the_label_is_a_pdf_showing_the_parcel() {
     let (_dir, carrier) = simulator();
-    let parcel = request("northwind", address("97201", "US"), 1_250);
-    let shipment = carrier.ship(&parcel).await.unwrap();
+    let heavy = parcel(address("97201", "US"), 1_250);
+    let shipment = ship(&carrier, "northwind", &heavy).await.unwrap();
     assert!(shipment.label.starts_with(b"%PDF-"));
     let text = String::from_utf8_lossy(&shipment.label);
     for shown in [
@@ -191,7 +234,7 @@ async fn the_label_is_a_pdf_showing_the_parcel() {
         "12 Market Street",
         "Portland OR 97201",
         "1.250 kg",
-        parcel.order.as_str(),
+        heavy.order.as_str(),
     ] {
         assert!(text.contains(shown), "the label does not show {shown:?}");
     }
@@ -200,58 +243,38 @@ async fn the_label_is_a_pdf_showing_the_parcel() {
 #[tokio::test]
 async fn shipments_are_listed_for_the_local_api() {
     let (_dir, carrier) = simulator();
-    let parcel = request("northwind", address("97201", "US"), 850);
-    let shipment = carrier.ship(&parcel).await.unwrap();
+    let small = parcel(address("97201", "US"), 850);
+    let reference = carrier.open(&small).await.unwrap();
+    let shipment = carrier.ship(&reference, "northwind").await.unwrap();
     let listed = carrier.shipments().await.unwrap();
     assert_eq!(listed.len(), 1);
     let record = &listed[0];
     assert_eq!(record.tracking_number, shipment.tracking_number);
     assert_eq!(record.carrier_name, "Northwind Express");
     assert_eq!(record.service, "express");
-    assert_eq!(record.order_id, parcel.order);
+    assert_eq!(record.order_id, small.order);
+    assert_eq!(record.reference, reference);
     assert_eq!(record.weight_grams, 850);
-    assert_eq!(record.destination, parcel.destination);
+    assert_eq!(record.destination, small.destination);
     assert_eq!(record.label_bytes, shipment.label.len());
+    assert_eq!(carrier.recent_shipments(10, None).await.unwrap()[0].1, *record);
 
     let json = serde_json::to_value(record).unwrap();
-    for member in ["trackingNumber", "carrier", "carrierName", "service", "orderId", "idempotencyKey", "weightGrams"] {
+    for member in
+        ["trackingNumber", "carrier", "carrierName", "service", "orderId", "reference", "idempotencyKey", "weightGrams"]
+    {
         assert!(json.get(member).is_some(), "missing {member}");
     }
     assert_eq!(json["destination"]["postalCode"], "97201");
 }
 
 #[tokio::test]
-async fn the_shipment_bought_under_a_key_can_be_found_after_its_answer_was_lost() {
+async fn a_voided_label_is_listed_voided() {
     let (_dir, carrier) = simulator();
-    let parcel = request("northwind", address("97201", "US"), 500);
-    assert_eq!(carrier.find(&parcel.idempotency_key).await.unwrap(), None);
-    let bought = carrier.ship(&parcel).await.unwrap();
-    let found = carrier.find(&parcel.idempotency_key).await.unwrap().unwrap();
-    assert_eq!(found, bought);
-    assert_eq!(found.destination, parcel.destination, "the label says where it sends the parcel");
-    assert!(!found.voided);
-}
-
-#[tokio::test]
-async fn a_voided_label_stays_voided_and_a_retried_purchase_does_not_buy_another() {
-    let (_dir, carrier) = simulator();
-    let parcel = request("northwind", address("97201", "US"), 500);
-    carrier.ship(&parcel).await.unwrap();
-
-    carrier.void(&parcel.idempotency_key).await.unwrap();
-    carrier.void(&parcel.idempotency_key).await.unwrap();
-
-    assert!(carrier.find(&parcel.idempotency_key).await.unwrap().unwrap().voided);
-    assert!(carrier.ship(&parcel).await.unwrap().voided, "the key's shipment is the voided one");
+    let reference = carrier.open(&parcel(address("97201", "US"), 500)).await.unwrap();
+    carrier.ship(&reference, "northwind").await.unwrap();
+    carrier.void(&reference).await.unwrap();
     let listed = carrier.shipments().await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert!(listed[0].voided);
     assert_eq!(serde_json::to_value(&listed[0]).unwrap()["voided"], true);
-}
-
-#[tokio::test]
-async fn voiding_a_key_that_bought_nothing_is_a_no_op() {
-    let (_dir, carrier) = simulator();
-    carrier.void("ord_nothing/ship").await.unwrap();
-    assert!(carrier.shipments().await.unwrap().is_empty());
 }
