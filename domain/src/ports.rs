@@ -309,8 +309,6 @@ pub struct Shipment {
     pub carrier: String,
     pub service: String,
     pub tracking_number: String,
-    /// Where the label sends the parcel, as the carrier printed it.
-    pub destination: crate::address::PostalAddress,
     /// The label, a PDF.
     pub label: Vec<u8>,
     /// The label was voided: the carrier will not carry the parcel and refunded the label.
@@ -342,7 +340,8 @@ pub enum CarrierError {
 /// that reference, and one shipment never carries two labels.
 #[async_trait]
 pub trait Carrier: Send + Sync + std::fmt::Debug {
-    /// The carriers that can be asked, in order of preference.
+    /// The carriers that can be asked, in order of preference: a carrier's name, or its name and
+    /// a service (`FedEx:FEDEX_GROUND`). A [`Shipment`]'s `carrier` is the name alone.
     fn carriers(&self) -> Vec<String>;
 
     /// Opens a shipment for the parcel and returns its reference. Buys nothing.

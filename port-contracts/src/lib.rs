@@ -112,7 +112,7 @@ macro_rules! suite {
     };
     (carrier => $callback:ident! { $($args:tt)* }) => {
         $callback! { carrier, $($args)* =>
-                a_label_is_a_pdf_from_the_carrier_named_for_the_requested_destination,
+                a_label_is_a_pdf_from_the_carrier_named,
                 opening_a_shipment_buys_nothing,
                 buying_twice_on_a_shipment_buys_one_label,
                 a_shipment_with_a_label_gives_it_back_whichever_carrier_is_named,

@@ -324,7 +324,6 @@ impl From<Stored> for Shipment {
             carrier: record.carrier,
             service: record.service,
             tracking_number: record.tracking_number,
-            destination: record.destination,
             label,
             voided: record.voided,
         }
