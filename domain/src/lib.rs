@@ -19,6 +19,7 @@
 //! - [`ports`]: the traits adapters implement (`OrderStore`, `Inventory`, ...).
 
 pub use money::{Currency, Money, MoneyError};
+pub use secret::Secret;
 
 use std::borrow::Cow;
 
@@ -96,6 +97,7 @@ pub mod money;
 pub mod order;
 pub mod ports;
 pub mod pricing;
+pub mod secret;
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use orderflow_adapters_easypost::{CarrierChoice, carrier_preferences, ship_from};
 use orderflow_api::AuthMode;
 use orderflow_documents::Seller;
+use orderflow_domain::address::PostalAddress;
 use orderflow_domain::customer::EmailAddress;
 use orderflow_workers::Task;
 
@@ -82,17 +84,7 @@ pub enum Secret {
     /// deployment uses: the value is in no function's configuration.
     SecretsManager(String),
     /// The value itself, in the environment, for emulators and trials; production refuses it.
-    Environment(Hidden),
-}
-
-/// A secret's value; its `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hidden(pub String);
-
-impl std::fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Hidden(…)")
-    }
+    Environment(orderflow_domain::Secret),
 }
 
 /// The secret named by the setting `arn_name` (a Secrets Manager ARN) or, outside production,
@@ -111,16 +103,20 @@ fn secret(
             why: "a secret in the environment is readable by whoever reads the function's configuration; \
                   give its Secrets Manager ARN instead",
         }),
-        (None, Some(value)) => Ok(Some(Secret::Environment(Hidden(value.to_owned())))),
+        (None, Some(value)) => Ok(Some(Secret::Environment(orderflow_domain::Secret::new(value)))),
         (None, None) => Ok(None),
     }
 }
 
-/// Who ships parcels. The carrier aggregator comes with issue 9.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who ships parcels.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CarrierPartner {
     /// The local simulator, with the same caveat as [`PaymentPartner::Simulator`].
     Simulator,
+    /// EasyPost (`CARRIER=easypost`) at `api_base` (`EASYPOST_API_BASE`, default EasyPost's own),
+    /// with the key from `key`, buying from the carriers of `SHIPPING_CARRIERS` in order and
+    /// shipping from `SHIP_FROM`.
+    EasyPost { api_base: String, key: Secret, carriers: Vec<CarrierChoice>, ship_from: Box<PostalAddress> },
 }
 
 /// What every function shares: where the data is.
@@ -165,9 +161,9 @@ pub struct WorkerConfig {
     /// `SELLER_NAME`, `SELLER_ADDRESS` (lines separated by `|`), `SELLER_TAX_ID`,
     /// `MAIL_SENDER` (the From of every email, an SES identity), `SELLER_WEBSITE` (optional).
     pub seller: Seller,
-    /// `PAYMENTS`: `simulator`.
+    /// `PAYMENTS`: `stripe` or `simulator`.
     pub payments: PaymentPartner,
-    /// `CARRIER`: `simulator`.
+    /// `CARRIER`: `easypost` or `simulator`.
     pub carrier: CarrierPartner,
     /// `SIMULATOR_DIR` (default `/tmp/orderflow`): where simulated partners keep their ledgers.
     pub simulator_dir: std::path::PathBuf,
@@ -194,6 +190,25 @@ fn stripe(env: &Env, production: bool) -> Result<PaymentPartner, ConfigError> {
     let key = secret(env, "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", production)?
         .ok_or(ConfigError::Missing("STRIPE_SECRET_ARN"))?;
     Ok(PaymentPartner::Stripe { api_base: api_base.to_owned(), key })
+}
+
+/// EasyPost's settings: where it is, where the key is, the carriers and the warehouse.
+fn easypost(env: &Env, production: bool) -> Result<CarrierPartner, ConfigError> {
+    let api_base = env.optional("EASYPOST_API_BASE").unwrap_or(orderflow_adapters_easypost::API_BASE);
+    if production && api_base != orderflow_adapters_easypost::API_BASE {
+        return Err(ConfigError::RefusedInProduction {
+            name: "EASYPOST_API_BASE",
+            value: api_base.to_owned(),
+            why: "production buys labels from EasyPost itself",
+        });
+    }
+    let key = secret(env, "EASYPOST_SECRET_ARN", "EASYPOST_API_KEY", production)?
+        .ok_or(ConfigError::Missing("EASYPOST_SECRET_ARN"))?;
+    let raw = env.required("SHIPPING_CARRIERS")?;
+    let carriers = carrier_preferences(raw).map_err(|e| Env::invalid("SHIPPING_CARRIERS", raw, e.to_string()))?;
+    let raw = env.required("SHIP_FROM")?;
+    let ship_from = ship_from(raw).map_err(|e| Env::invalid("SHIP_FROM", raw, e.to_string()))?;
+    Ok(CarrierPartner::EasyPost { api_base: api_base.to_owned(), key, carriers, ship_from: Box::new(ship_from) })
 }
 
 /// A week: links in emails must outlive the customer's inbox habits, not much more.
@@ -282,13 +297,12 @@ impl WorkerConfig {
                 return Err(ConfigError::RefusedInProduction {
                     name: "CARRIER",
                     value: "simulator".to_owned(),
-                    why: "a simulator ships nothing (the carrier aggregator comes with issue 9)",
+                    why: "a simulator ships nothing",
                 });
             }
             "simulator" => CarrierPartner::Simulator,
-            other => {
-                return Err(Env::invalid("CARRIER", other, "expected `simulator` (the aggregator comes with issue 9)"));
-            }
+            "easypost" => easypost(env, production)?,
+            other => return Err(Env::invalid("CARRIER", other, "expected `easypost` or `simulator`")),
         };
         Ok(Self {
             task,
@@ -401,6 +415,48 @@ mod tests {
         assert!(matches!(production(&[]), ConfigError::Missing("STRIPE_SECRET_ARN")));
         let fake = production(&[("STRIPE_SECRET_ARN", "arn:x"), ("STRIPE_API_BASE", "http://127.0.0.1:8420")]);
         assert!(matches!(fake, ConfigError::RefusedInProduction { name: "STRIPE_API_BASE", .. }), "{fake}");
+    }
+
+    #[test]
+    fn easypost_takes_its_carriers_the_warehouse_and_its_key_only_from_secrets_manager_in_production() {
+        const WAREHOUSE: &str = r#"{"name":"Orderflow Warehouse","line1":"1 Dock Road","city":"Portland","region":"OR","postalCode":"97214","country":"US"}"#;
+        let easypost = |extra: &[(&str, &str)]| {
+            let mut settings = vec![
+                ("CARRIER", "easypost"),
+                ("SHIPPING_CARRIERS", "DHLExpress, FedEx:FEDEX_GROUND"),
+                ("SHIP_FROM", WAREHOUSE),
+            ];
+            settings.extend_from_slice(extra);
+            WorkerConfig::from_env(&worker_env(&settings))
+        };
+        let config =
+            easypost(&[("EASYPOST_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:easypost")])
+                .unwrap();
+        let CarrierPartner::EasyPost { api_base, key, carriers, ship_from } = config.carrier else {
+            panic!("not EasyPost: {:?}", config.carrier)
+        };
+        assert_eq!(api_base, orderflow_adapters_easypost::API_BASE);
+        assert!(matches!(key, Secret::SecretsManager(arn) if arn.ends_with(":secret:easypost")));
+        assert_eq!(carriers.iter().map(ToString::to_string).collect::<Vec<_>>(), ["DHLExpress", "FedEx:FEDEX_GROUND"]);
+        assert_eq!(ship_from.postal_code.as_ref(), "97214");
+
+        let production = |extra: &[(&str, &str)]| {
+            let mut settings = vec![("PROFILE", "production"), ("PAYMENTS", "stripe"), ("STRIPE_SECRET_ARN", "arn:s")];
+            settings.extend_from_slice(extra);
+            easypost(&settings).unwrap_err()
+        };
+        let key_in_env = production(&[("EASYPOST_API_KEY", "EZAKSecretKey")]);
+        assert!(
+            matches!(key_in_env, ConfigError::RefusedInProduction { name: "EASYPOST_API_KEY", .. }),
+            "{key_in_env}"
+        );
+        assert!(!key_in_env.to_string().contains("EZAKSecretKey"));
+        let fake = production(&[("EASYPOST_SECRET_ARN", "arn:e"), ("EASYPOST_API_BASE", "http://127.0.0.1:8421")]);
+        assert!(matches!(fake, ConfigError::RefusedInProduction { name: "EASYPOST_API_BASE", .. }), "{fake}");
+        let no_carriers = easypost(&[("EASYPOST_API_KEY", "EZTK1"), ("SHIPPING_CARRIERS", "Fed Ex")]).unwrap_err();
+        assert!(no_carriers.to_string().starts_with("SHIPPING_CARRIERS="), "{no_carriers}");
+        let bad_warehouse = easypost(&[("EASYPOST_API_KEY", "EZTK1"), ("SHIP_FROM", "1 Dock Road")]).unwrap_err();
+        assert!(bad_warehouse.to_string().starts_with("SHIP_FROM="), "{bad_warehouse}");
     }
 
     #[test]

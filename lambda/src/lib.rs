@@ -32,6 +32,7 @@ use orderflow_adapters_local::{CarrierSimulator, PaymentSimulator};
 use orderflow_adapters_stripe::{SecretKey, StripePayments};
 use orderflow_api::webhooks::WebhookSecret;
 use orderflow_api::{AppState, Services};
+use orderflow_domain::address::PostalAddress;
 use orderflow_domain::catalog::Catalog;
 use orderflow_domain::ports::{Carrier, Clock, PaymentGateway, SystemClock};
 use orderflow_domain::pricing::shipping::ShippingRates;
@@ -93,7 +94,7 @@ impl Aws {
     pub async fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
         let simulated =
-            matches!(config.payments, PaymentPartner::Simulator) || config.carrier == CarrierPartner::Simulator;
+            matches!(config.payments, PaymentPartner::Simulator) || matches!(config.carrier, CarrierPartner::Simulator);
         if simulated {
             std::fs::create_dir_all(&config.simulator_dir)
                 .with_context(|| format!("cannot create SIMULATOR_DIR {}", config.simulator_dir.display()))?;
@@ -109,11 +110,23 @@ impl Aws {
                 Arc::new(StripePayments::new(api_base.clone(), key).context("cannot set up the Stripe client")?)
             }
         };
-        let carrier: Arc<dyn Carrier> = match config.carrier {
+        let carrier: Arc<dyn Carrier> = match &config.carrier {
             CarrierPartner::Simulator => Arc::new(
                 CarrierSimulator::open(config.simulator_dir.join("carrier.db"), Durability::Normal)
                     .context("cannot open the carrier simulator's records")?,
             ),
+            CarrierPartner::EasyPost { api_base, key, carriers, ship_from } => {
+                let key = orderflow_adapters_easypost::ApiKey::new(self.reveal(key).await?);
+                Arc::new(
+                    orderflow_adapters_easypost::EasyPostCarrier::new(
+                        api_base.clone(),
+                        key,
+                        PostalAddress::clone(ship_from),
+                        carriers.clone(),
+                    )
+                    .context("cannot set up the EasyPost client")?,
+                )
+            }
         };
         Ok(Saga {
             orders: Arc::new(DynamoOrderStore::new(self.table.clone())),
@@ -133,7 +146,7 @@ impl Aws {
     /// The value of `secret`.
     async fn reveal(&self, secret: &Secret) -> anyhow::Result<String> {
         let arn = match secret {
-            Secret::Environment(value) => return Ok(value.0.clone()),
+            Secret::Environment(value) => return Ok(value.expose().to_owned()),
             Secret::SecretsManager(arn) => arn,
         };
         let secrets = aws_sdk_secretsmanager::Client::new(&self.config);

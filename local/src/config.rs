@@ -12,6 +12,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 use orderflow_adapters_local::sqlite::Durability;
 use orderflow_api::AuthMode;
+use orderflow_domain::Secret;
 
 use crate::faults::Faults;
 use crate::server::Limits;
@@ -45,9 +46,11 @@ pub struct Config {
     pub carrier_outage: Option<String>,
     /// `PAYMENTS`: `simulator` (default) or `stripe`.
     pub payments: Payments,
+    /// `CARRIER`: `simulator` (default) or `easypost`.
+    pub shipping: Shipping,
     /// `STRIPE_WEBHOOK_SECRET`: the signing secret of the Stripe webhook endpoint, which
     /// `POST /webhooks/stripe` verifies deliveries with; unset, that route is `404`.
-    pub stripe_webhook_secret: Option<StripeSecret>,
+    pub stripe_webhook_secret: Option<Secret>,
     /// `WORKFLOWS`: `run` (default), or `paused` to accept orders and hold them, `pending` in
     /// the outbox, until the runtime is started again with `run` (maintenance of the partners).
     pub workflows_paused: bool,
@@ -142,6 +145,24 @@ struct Flags {
     /// the process list.
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
     stripe_secret_key: Option<String>,
+    /// Who buys labels: the `simulator`, or `easypost` (a build with `--features easypost`,
+    /// EASYPOST_API_KEY, SHIPPING_CARRIERS and SHIP_FROM).
+    #[arg(long, env = "CARRIER", value_enum, default_value_t = ShippingSetting::Simulator)]
+    carrier: ShippingSetting,
+    /// Where EasyPost is: EasyPost itself, or a fake.
+    #[arg(long, env = "EASYPOST_API_BASE", default_value = "https://api.easypost.com")]
+    easypost_api_base: String,
+    /// The EasyPost API key, for CARRIER=easypost. Give it in the environment.
+    #[arg(long, env = "EASYPOST_API_KEY", hide_env_values = true)]
+    easypost_api_key: Option<String>,
+    /// The carriers to buy from, preferred first, as EasyPost names them, each optionally with
+    /// one service: `DHLExpress, FedEx:FEDEX_GROUND`.
+    #[arg(long, env = "SHIPPING_CARRIERS", default_value = "")]
+    shipping_carriers: String,
+    /// The warehouse parcels leave from, as JSON with an order address's fields (name, line1,
+    /// line2, city, region, postalCode, country).
+    #[arg(long, env = "SHIP_FROM", default_value = "")]
+    ship_from: String,
     /// The signing secret (`whsec_…`) of the Stripe webhook endpoint `/webhooks/stripe`; unset,
     /// that route is 404. Give it in the environment.
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
@@ -167,6 +188,23 @@ enum LogFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ShippingSetting {
+    Simulator,
+    #[value(name = "easypost")]
+    EasyPost,
+}
+
+/// Who buys the saga's labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shipping {
+    /// The simulated carriers, whose shipments `/_local/shipments` and the console show.
+    Simulator,
+    /// EasyPost at `api_base` with `key`, buying from `carriers` (a preference list, read by the
+    /// adapter) and shipping from `ship_from` (JSON).
+    EasyPost { api_base: String, key: Secret, carriers: String, ship_from: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PaymentsSetting {
     Simulator,
     Stripe,
@@ -178,17 +216,7 @@ pub enum Payments {
     /// The simulated partner, whose ledger `/_local/payments` and the console show.
     Simulator,
     /// Stripe at `api_base` with `key`.
-    Stripe { api_base: String, key: StripeSecret },
-}
-
-/// A Stripe secret key; its `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StripeSecret(pub String);
-
-impl std::fmt::Debug for StripeSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StripeSecret(…)")
-    }
+    Stripe { api_base: String, key: Secret },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,6 +265,7 @@ impl Config {
             faults: Faults::none(),
             carrier_outage: None,
             payments: Payments::Simulator,
+            shipping: Shipping::Simulator,
             stripe_webhook_secret: None,
             workflows_paused: false,
             execution_store: None,
@@ -263,12 +292,32 @@ impl Flags {
             ),
             PaymentsSetting::Stripe => Payments::Stripe {
                 api_base: self.stripe_api_base,
-                key: StripeSecret(
+                key: Secret::new(
                     self.stripe_secret_key
                         .filter(|key| !key.trim().is_empty())
                         .context("PAYMENTS=stripe needs STRIPE_SECRET_KEY")?,
                 ),
             },
+        };
+        let shipping = match self.carrier {
+            ShippingSetting::Simulator => Shipping::Simulator,
+            ShippingSetting::EasyPost if !cfg!(feature = "easypost") => bail!(
+                "CARRIER=easypost needs a build with EasyPost's adapter: `cargo run --release --features easypost` \
+                 (the default build leaves it out to stay small)"
+            ),
+            ShippingSetting::EasyPost => {
+                let given = |value: String, name: &str| -> anyhow::Result<String> {
+                    Some(value)
+                        .filter(|v| !v.trim().is_empty())
+                        .with_context(|| format!("CARRIER=easypost needs {name}"))
+                };
+                Shipping::EasyPost {
+                    api_base: self.easypost_api_base,
+                    key: Secret::new(given(self.easypost_api_key.unwrap_or_default(), "EASYPOST_API_KEY")?),
+                    carriers: given(self.shipping_carriers, "SHIPPING_CARRIERS")?,
+                    ship_from: given(self.ship_from, "SHIP_FROM")?,
+                }
+            }
         };
         Ok(Config {
             bind: SocketAddr::new(self.host, self.port),
@@ -286,7 +335,8 @@ impl Flags {
             faults: Faults::parse(&self.faults, self.fault_seed).context("FAULTS")?,
             carrier_outage: self.carrier_outage.filter(|name| !name.is_empty()),
             payments,
-            stripe_webhook_secret: self.stripe_webhook_secret.filter(|s| !s.trim().is_empty()).map(StripeSecret),
+            shipping,
+            stripe_webhook_secret: self.stripe_webhook_secret.filter(|s| !s.trim().is_empty()).map(Secret::new),
             workflows_paused: self.workflows == Workflows::Paused,
             execution_store: None,
             limits: Limits {
@@ -316,6 +366,28 @@ mod tests {
     fn stripe_in_a_build_without_it_is_refused_naming_the_feature() {
         let error = config_with(&["--payments=stripe", "--stripe-secret-key=sk_test_x"]).unwrap_err().to_string();
         assert!(error.contains("--features stripe"), "{error}");
+    }
+
+    #[cfg(not(feature = "easypost"))]
+    #[test]
+    fn easypost_in_a_build_without_it_is_refused_naming_the_feature() {
+        let error = config_with(&["--carrier=easypost"]).unwrap_err().to_string();
+        assert!(error.contains("--features easypost"), "{error}");
+    }
+
+    #[cfg(feature = "easypost")]
+    #[test]
+    fn easypost_needs_its_key_carriers_and_warehouse() {
+        let error = config_with(&["--carrier=easypost", "--shipping-carriers=FedEx", "--ship-from={}"]).unwrap_err();
+        assert!(error.to_string().contains("EASYPOST_API_KEY"), "{error}");
+        let config = config_with(&[
+            "--carrier=easypost",
+            "--easypost-api-key=EZTKHidden",
+            "--shipping-carriers=FedEx",
+            "--ship-from={}",
+        ])
+        .unwrap();
+        assert!(!format!("{config:?}").contains("EZTKHidden"));
     }
 
     #[cfg(feature = "stripe")]

@@ -37,14 +37,14 @@ use orderflow_api::webhooks::WebhookSecret;
 use orderflow_api::{AppState, Services};
 use orderflow_documents::Seller;
 use orderflow_domain::catalog::Catalog;
-use orderflow_domain::ports::{Clock, PaymentGateway, SystemClock, WorkflowOutbox};
+use orderflow_domain::ports::{Carrier, Clock, PaymentGateway, SystemClock, WorkflowOutbox};
 use orderflow_domain::pricing::shipping::ShippingRates;
 use orderflow_domain::pricing::tax::RateTable;
 use orderflow_workers::Saga;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, Payments, StripeSecret};
+pub use config::{Config, Payments, Shipping};
 use saga::SagaTasks;
 use workflows::EngineWorkflows;
 
@@ -60,13 +60,34 @@ fn payment_gateway(payments: &Payments, simulator: &PaymentSimulator) -> anyhow:
         Payments::Simulator => Ok(Arc::new(simulator.clone())),
         #[cfg(feature = "stripe")]
         Payments::Stripe { api_base, key } => {
-            let key = orderflow_adapters_stripe::SecretKey::new(key.0.clone());
+            let key = orderflow_adapters_stripe::SecretKey::new(key.expose());
             let stripe = orderflow_adapters_stripe::StripePayments::new(api_base.clone(), key)
                 .context("cannot set up the Stripe client")?;
             Ok(Arc::new(stripe))
         }
         #[cfg(not(feature = "stripe"))]
         Payments::Stripe { .. } => anyhow::bail!("this build has no Stripe adapter: build with `--features stripe`"),
+    }
+}
+
+/// The saga's carrier: the simulator, or EasyPost in a build with it.
+fn shipping_partner(shipping: &Shipping, simulator: &CarrierSimulator) -> anyhow::Result<Arc<dyn Carrier>> {
+    match shipping {
+        Shipping::Simulator => Ok(Arc::new(simulator.clone())),
+        #[cfg(feature = "easypost")]
+        Shipping::EasyPost { api_base, key, carriers, ship_from } => {
+            use orderflow_adapters_easypost as easypost;
+            let carriers = easypost::carrier_preferences(carriers).context("SHIPPING_CARRIERS")?;
+            let ship_from = easypost::ship_from(ship_from).context("SHIP_FROM")?;
+            let key = easypost::ApiKey::new(key.expose());
+            let easypost = easypost::EasyPostCarrier::new(api_base.clone(), key, ship_from, carriers)
+                .context("cannot set up the EasyPost client")?;
+            Ok(Arc::new(easypost))
+        }
+        #[cfg(not(feature = "easypost"))]
+        Shipping::EasyPost { .. } => {
+            anyhow::bail!("this build has no EasyPost adapter: build with `--features easypost`")
+        }
     }
 }
 
@@ -131,7 +152,7 @@ impl Runtime {
             inventory: inventory.clone(),
             catalog: Arc::clone(&catalog),
             payments: payment_gateway(&config.payments, &payments)?,
-            carrier: Arc::new(carrier.clone()),
+            carrier: shipping_partner(&config.shipping, &carrier)?,
             mailer: Arc::new(mailer.clone()),
             blobs: Arc::new(blobs.clone()),
             invoice_numbers,
@@ -174,7 +195,7 @@ impl Runtime {
             outbox: orders.clone(),
             executions: Arc::new(workflows.clone()),
             probes: vec![Arc::new(workflows.clone())],
-            stripe_webhook: config.stripe_webhook_secret.as_ref().map(|secret| WebhookSecret::new(secret.0.clone())),
+            stripe_webhook: config.stripe_webhook_secret.as_ref().map(|secret| WebhookSecret::new(secret.expose())),
         });
         Ok(Self {
             state,

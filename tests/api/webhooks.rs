@@ -1,5 +1,5 @@
 use hmac::{Hmac, KeyInit, Mac};
-use orderflow::StripeSecret;
+use orderflow_domain::Secret;
 use orderflow_tests::{TestApp, expect_problem, order_body};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -7,7 +7,7 @@ use sha2::Sha256;
 const SECRET: &str = "whsec_orderflow_tests";
 
 async fn app() -> TestApp {
-    TestApp::spawn_with(|config| config.stripe_webhook_secret = Some(StripeSecret(SECRET.to_owned()))).await
+    TestApp::spawn_with(|config| config.stripe_webhook_secret = Some(Secret::new(SECRET))).await
 }
 
 /// `Stripe-Signature` for `body` signed at `at` (seconds since 1970) with `secret`.

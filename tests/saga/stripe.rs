@@ -2,7 +2,8 @@
 //! `scripts/localstripe.sh` starts (`LOCALSTRIPE_URL`). The shop's customer and saved cards are
 //! made in the fake first, as a shop's checkout would have made them in Stripe.
 
-use orderflow::{Payments, StripeSecret};
+use orderflow::Payments;
+use orderflow_domain::Secret;
 use orderflow_tests::{TestApp, order_body};
 use serde_json::{Value, json};
 
@@ -46,7 +47,7 @@ async fn customer_paying_with(number: &str) -> Value {
 
 async fn app() -> TestApp {
     TestApp::spawn_with(|config| {
-        config.payments = Payments::Stripe { api_base: localstripe(), key: StripeSecret(KEY.to_owned()) };
+        config.payments = Payments::Stripe { api_base: localstripe(), key: Secret::new(KEY) };
     })
     .await
 }

@@ -129,6 +129,44 @@ pub fn carrier_preferences(list: &str) -> Result<Vec<CarrierChoice>, BadCarrierC
     Ok(choices)
 }
 
+/// A ship-from address that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the ship-from address is invalid: {0}; write it as JSON, such as \
+         {{\"name\":\"Warehouse\",\"line1\":\"1 Dock Road\",\"city\":\"Portland\",\"region\":\"OR\",\"postalCode\":\"97214\",\"country\":\"US\"}}"
+)]
+pub struct BadShipFrom(String);
+
+/// Reads the warehouse's address from JSON with the fields of an order's address (`name`,
+/// `line1`, `line2`, `city`, `region`, `postalCode`, `country`), checked as one is.
+pub fn ship_from(json: &str) -> Result<PostalAddress, BadShipFrom> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Fields {
+        name: String,
+        line1: String,
+        line2: Option<String>,
+        city: String,
+        region: Option<String>,
+        postal_code: String,
+        country: String,
+    }
+    let fields: Fields = serde_json::from_str(json).map_err(|e| BadShipFrom(e.to_string()))?;
+    PostalAddress::parse(&orderflow_domain::address::AddressFields {
+        name: &fields.name,
+        line1: &fields.line1,
+        line2: fields.line2.as_deref(),
+        city: &fields.city,
+        region: fields.region.as_deref(),
+        postal_code: &fields.postal_code,
+        country: &fields.country,
+    })
+    .map_err(|errors| {
+        let errors: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.problem)).collect();
+        BadShipFrom(errors.join("; "))
+    })
+}
+
 /// Why building the client failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the HTTP client for EasyPost")]
@@ -567,6 +605,20 @@ mod tests {
         assert!(carrier_preferences("").is_err());
         assert!(carrier_preferences("FedEx:").is_err());
         assert!(carrier_preferences("Fed Ex").is_err());
+    }
+
+    #[test]
+    fn the_ship_from_address_is_read_from_json_and_checked() {
+        let warehouse = ship_from(
+            r#"{"name":"Orderflow Warehouse","line1":"1 Dock Road","city":"Portland","region":"OR","postalCode":"97214","country":"US"}"#,
+        )
+        .unwrap();
+        assert_eq!(warehouse.city, "Portland");
+        assert!(
+            ship_from(r#"{"name":"W","line1":"1 Dock Road","city":"Portland","postalCode":"ABC","country":"US"}"#)
+                .is_err()
+        );
+        assert!(ship_from("1 Dock Road, Portland").is_err());
     }
 
     #[test]
