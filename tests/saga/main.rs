@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cancellation;
+mod easypost;
 mod facts;
 mod failures;
 mod faults;

@@ -46,6 +46,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+#[cfg(feature = "fake")]
+pub mod fake;
+
 /// Where EasyPost is.
 pub const API_BASE: &str = "https://api.easypost.com";
 /// How long one request may take before it is a `Transient` failure.

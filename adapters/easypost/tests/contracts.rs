@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::FakeEasyPost;
+use orderflow_adapters_easypost::fake::FakeEasyPost;
 use orderflow_port_contracts as contracts;
 
 macro_rules! contract_tests {

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{KEY, LABEL_PDF, basic_auth, bought, easypost, error, rate, shipment};
+use common::easypost;
+use orderflow_adapters_easypost::fake::{KEY, LABEL_PDF, basic_auth, bought, error, rate, shipment};
 use orderflow_domain::catalog::Grams;
 use orderflow_domain::ports::{Carrier, CarrierError, ShipmentRequest};
 use orderflow_port_contracts::fixtures::{address, order_id};
