@@ -5,6 +5,7 @@
 //! The tests are `#[ignore]`d: they need ministack and the zips, which `scripts/aws-e2e.sh`
 //! provides (`MINISTACK_URL`, `LAMBDA_ZIPS`) before running them with `--ignored`.
 
+mod cdk;
 mod identity;
 mod partition;
 mod stack;
@@ -94,6 +95,35 @@ async fn an_order_placed_through_the_gateway_is_charged_invoiced_shipped_and_ema
         .collect();
     assert_eq!(entered, forward[..forward.len() - 1]);
     assert_eq!(stack.call(Method::GET, &path, Some(&ada), None).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ministack, the Lambda zips and cdk/node_modules: scripts/aws-e2e.sh"]
+async fn the_cdk_app_deployed_through_cloudformation_ships_an_order_placed_through_its_api() {
+    let issuer = Issuer::start().await;
+    let stack = Stack::from_cdk(&issuer).await;
+    let ada = issuer.customer(ADA);
+    assert_eq!(
+        stack.call(Method::GET, "/api/v0/orders", None, None).await.status,
+        401,
+        "the authorizer guards the API"
+    );
+
+    let id = stack.place(&ada, &order_for(ADA, &stack.mailbox("ada"), "pm_card_visa")).await;
+    let order = stack.settled(&ada, &id).await;
+
+    assert_eq!(order["status"], "shipped", "{order:#}");
+    let documents = stack.documents().await;
+    assert!(documents.keys().any(|key| key.starts_with("invoices/")), "no invoice in S3: {:?}", documents.keys());
+    assert!(documents.keys().any(|key| key.starts_with("labels/")), "no label in S3: {:?}", documents.keys());
+    assert!(documents.values().all(|pdf| pdf.starts_with(b"%PDF-")));
+    assert_eq!(subjects_to(&stack, &stack.mailbox("ada")).await.len(), 4, "an email per stage from the stack's sender");
+    let states = stack.states_entered(&id).await;
+    assert_eq!(states.first().map(String::as_str), Some("PriceOrder"));
+    assert_eq!(states.last().map(String::as_str), Some("Shipped"), "{states:?}");
+    // The operators' trace link names the execution in the console, by the order's id.
+    let traced = stack.call(Method::GET, &format!("/api/v0/orders/{id}"), Some(&issuer.operator()), None).await;
+    assert!(traced.body["trace"].as_str().is_some_and(|link| link.ends_with(&id)), "{:?}", traced.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

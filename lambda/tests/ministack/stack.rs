@@ -258,6 +258,42 @@ impl Stack {
         }
     }
 
+    /// The stacks of the CDK app (`cdk/`), synthesized for this emulator and created through
+    /// CloudFormation, with the catalog's stock put in the table it made.
+    pub async fn from_cdk(issuer: &Issuer) -> Self {
+        let endpoint = setting("MINISTACK_URL");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "ministack"))
+            .load()
+            .await;
+        let clients = Clients::new(&config, true);
+        let simulators = tempfile::tempdir().expect("a directory for the simulated partners");
+        let assembly = crate::cdk::synth(issuer, &endpoint, simulators.path());
+        let deployed = crate::cdk::deploy(&config, &clients.s3, assembly.path(), &endpoint).await;
+        let catalog = Catalog::from_json(include_str!("../../../data/catalog.json")).expect("the catalog");
+        DynamoInventory::new(Table::new(clients.dynamodb.clone(), &deployed.table))
+            .seed(&catalog)
+            .await
+            .expect("stocking the catalog");
+        let name = "orderflow-emulator".to_owned();
+        Self {
+            api: format!("{endpoint}/_aws/execute-api/{}/{STAGE}", deployed.api_id),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            clients,
+            endpoint,
+            table: deployed.table,
+            bucket: deployed.bucket,
+            machine_arn: deployed.machine_arn,
+            functions: Task::ALL.into_iter().map(|task| (task.name(), format!("{name}-{}", task.name()))).collect(),
+            sweeper: format!("{name}-Sweeper"),
+            name,
+            _simulators: simulators,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("an HTTP client"),
+        }
+    }
+
     /// The order workflow from the repository's state machine file, each task state calling its
     /// function.
     pub async fn create_workflow(&self) {
