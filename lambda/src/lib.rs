@@ -16,6 +16,7 @@
 pub mod config;
 pub mod executions;
 pub mod http;
+mod not_granted;
 pub mod sweeper;
 pub mod telemetry;
 pub mod worker;
@@ -23,6 +24,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use anyhow::Context;
+use not_granted::NotGranted;
 use orderflow_adapters_aws::{
     Clients, DynamoInventory, DynamoInvoiceNumbers, DynamoOrderStore, S3BlobStore, SesMailer, StepFunctionsWorkflows,
     Table,
@@ -90,16 +92,19 @@ impl Aws {
         }))
     }
 
-    /// What the saga's tasks use. Reads the partners' secrets, once per cold start.
+    /// What the saga's tasks use. Reads the secrets of the partners this task calls, and only
+    /// those, once per cold start.
     pub async fn saga(&self, config: &WorkerConfig) -> anyhow::Result<Saga> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
         let simulated =
             matches!(config.payments, PaymentPartner::Simulator) || matches!(config.carrier, CarrierPartner::Simulator);
+        let not_granted = NotGranted(config.task);
         if simulated {
             std::fs::create_dir_all(&config.simulator_dir)
                 .with_context(|| format!("cannot create SIMULATOR_DIR {}", config.simulator_dir.display()))?;
         }
         let payments: Arc<dyn PaymentGateway> = match &config.payments {
+            _ if !config.task.calls_payments() => Arc::new(not_granted),
             PaymentPartner::Simulator => Arc::new(
                 PaymentSimulator::open(config.simulator_dir.join("payments.db"), Durability::Normal)
                     .context("cannot open the payment simulator's ledger")?
@@ -111,6 +116,7 @@ impl Aws {
             }
         };
         let carrier: Arc<dyn Carrier> = match &config.carrier {
+            _ if !config.task.calls_carrier() => Arc::new(not_granted),
             CarrierPartner::Simulator => Arc::new(
                 CarrierSimulator::open(config.simulator_dir.join("carrier.db"), Durability::Normal)
                     .context("cannot open the carrier simulator's records")?,

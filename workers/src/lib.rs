@@ -96,6 +96,27 @@ impl Task {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|task| task.name() == name)
     }
+
+    /// Whether the task calls the payment partner. On AWS only these functions may read its key
+    /// (`cdk/lib/functions.ts` grants the same).
+    pub const fn calls_payments(self) -> bool {
+        matches!(self, Self::ChargePayment | Self::RefundPayment | Self::RecordCompensationFailure)
+    }
+
+    /// Whether the task calls the carrier: to ship, or to ask whether a label exists before it
+    /// undoes anything. On AWS only these functions may read its key (`cdk/lib/functions.ts`).
+    pub const fn calls_carrier(self) -> bool {
+        matches!(
+            self,
+            Self::ShipOrder
+                | Self::ReconcileShipment
+                | Self::RefundPayment
+                | Self::VoidInvoice
+                | Self::ReleaseStock
+                | Self::CancelOrder
+                | Self::RecordCompensationFailure
+        )
+    }
 }
 
 /// What the tasks work with: the ports, and the store's own details.

@@ -28,6 +28,12 @@ fn unavailable(error: impl Into<BoxError>) -> StoreError {
     StoreError::Unavailable(error.into())
 }
 
+/// How long an idempotency key is remembered at least: its record carries `expires` (epoch
+/// seconds), the table's TTL attribute, and DynamoDB deletes it some time after.
+pub const IDEMPOTENCY_KEY_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+/// The table's TTL attribute (`cdk/lib/stateful-stack.ts`).
+pub const EXPIRES: &str = "expires";
+
 const ORDER: &str = "ORDER";
 const START: &str = "START";
 /// The value of `pending` on an outbox entry not yet started, and of `listing` on every order.
@@ -159,9 +165,11 @@ impl OrderStore for DynamoOrderStore {
         if let Some((key, fingerprint)) = &new.idempotency {
             let (pk, sk) = idempotency_key(&order.customer.id, key);
             let mut record = Table::key(pk, sk);
+            let expires = (order.created_at + IDEMPOTENCY_KEY_RETENTION).unix_timestamp();
             record.extend([
                 ("fingerprint".to_owned(), s(fingerprint.as_str())),
                 ("order_id".to_owned(), s(order.id.to_string())),
+                (EXPIRES.to_owned(), n(expires)),
             ]);
             writes.push(self.put_if_absent(record)?);
         }

@@ -199,6 +199,34 @@ macro_rules! suites_on {
 suites_on!(ministack, Ministack, shown_by_ministack);
 suites_on!(moto, Moto, kept_by_moto);
 
+/// An idempotency key's record expires with the table's TTL, 30 days after its order was placed;
+/// the order and its outbox entry never do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators: scripts/aws-emulators.sh"]
+async fn an_idempotency_keys_record_carries_its_expiry_and_the_order_none() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use orderflow_adapters_aws::orders::{EXPIRES, IDEMPOTENCY_KEY_RETENTION};
+    use orderflow_domain::ports::OrderStore;
+    let client = Emulator::Ministack.clients().await.dynamodb;
+    let name = unique("orders");
+    table::create(&client, &name).await.expect("creating a table");
+    let store = DynamoOrderStore::new(Table::new(client.clone(), &name));
+    let request = contracts::fixtures::order_request(contracts::fixtures::customer(), "pm_card_visa");
+    let placed = contracts::fixtures::placed_under(&contracts::fixtures::idempotency_key(), &request);
+    let order = placed.order.clone();
+    store.place(placed).await.expect("placing the order");
+
+    let items = client.scan().table_name(&name).send().await.expect("scanning the table");
+    let expiry = |item: &std::collections::HashMap<String, AttributeValue>| item.get(EXPIRES).cloned();
+    let (records, others): (Vec<_>, Vec<_>) = items.items().iter().partition(|item| {
+        item.get("sk").and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with("IDEMPOTENCY#"))
+    });
+    assert_eq!(records.len(), 1);
+    let expected = (order.created_at + IDEMPOTENCY_KEY_RETENTION).unix_timestamp().to_string();
+    assert_eq!(expiry(records[0]), Some(AttributeValue::N(expected)));
+    assert!(others.iter().all(|item| expiry(item).is_none()), "only the key's record expires");
+}
+
 /// S3 refuses a presigned link once it has expired. On ministack only: it checks the expiry as
 /// S3 does, moto (5.2) serves an expired link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
