@@ -20,6 +20,9 @@ if ! "$venv/bin/pip" show --quiet "ministack==$ministack_version" >/dev/null 2>&
   "$venv/bin/pip" install --quiet --disable-pip-version-check "ministack==$ministack_version"
 fi
 
+# One test synthesizes the CDK app and deploys it through CloudFormation: it needs cdk's packages.
+[ -x cdk/node_modules/.bin/cdk ] || npm ci --no-audit --no-fund --loglevel=error --prefix cdk
+
 # Build first, so the emulator does not sit idle through a compile.
 cargo test --quiet --locked -p orderflow-lambda --test ministack --no-run
 if [ -z "${LAMBDA_ZIPS:-}" ]; then

@@ -24,7 +24,10 @@ scripts/aws-emulators.sh
 step "the Stripe adapter on localstripe"
 scripts/localstripe.sh
 
-step "end to end on ministack: our Lambda zips behind an HTTP API, the state machine, DynamoDB, S3, SES"
+step "the CDK app: tsc, synth with cdk-nag, cfn-lint, assertion tests"
+scripts/cdk.sh
+
+step "end to end on ministack: our Lambda zips behind an HTTP API, the state machine, DynamoDB, S3, SES; and the CDK app deployed through CloudFormation"
 scripts/aws-e2e.sh
 
 step "API fuzzing from the OpenAPI document"
