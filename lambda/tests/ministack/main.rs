@@ -311,3 +311,25 @@ async fn workers_charge_through_stripe_with_the_key_from_secrets_manager() {
     assert_eq!(intent["metadata"]["order_id"], id.as_str());
     assert_eq!(intent["amount"], order["pricing"]["total"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ministack and the Lambda zips: scripts/aws-e2e.sh"]
+async fn workers_ship_through_easypost_with_the_key_from_secrets_manager_and_the_label_is_kept_in_s3() {
+    use orderflow_adapters_easypost::fake::{FakeEasyPost, KEY, LABEL_PDF};
+    let easypost = FakeEasyPost::start().await;
+    easypost.without_rates_from("DHLExpress");
+    let issuer = Issuer::start().await;
+    let stack = Stack::deploy_shipping_through(&issuer, &easypost.uri(), KEY).await;
+    let ada = issuer.customer(ADA);
+
+    let id = stack.place(&ada, &order_for(ADA, &stack.mailbox("ada"), "pm_card_visa")).await;
+    let order = stack.settled(&ada, &id).await;
+
+    assert_eq!(order["status"], "shipped", "{order:#}");
+    assert_eq!(order["shipment"]["carrier"], "FedEx", "DHL had no rate: the fallback bought FedEx's");
+    assert_eq!(order["shipment"]["service"], "FEDEX_GROUND");
+    assert_eq!(easypost.labels_sold(), 1);
+    let label =
+        stack.documents().await.into_iter().find(|(key, _)| key.starts_with("labels/")).expect("the label in S3");
+    assert_eq!(label.1, LABEL_PDF, "the label EasyPost sold, copied into our bucket");
+}

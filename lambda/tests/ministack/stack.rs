@@ -27,6 +27,8 @@ use crate::partition::Partition;
 pub const SENDER: &str = "orders@shop.example";
 /// The signing secret of the stack's Stripe webhook endpoint, kept in Secrets Manager.
 pub const WEBHOOK_SECRET: &str = "whsec_e2e_signing_secret";
+/// The warehouse parcels leave from, when the workers ship through EasyPost.
+const WAREHOUSE: &str = r#"{"name":"Orderflow Warehouse","line1":"1 Dock Road","city":"Portland","region":"OR","postalCode":"97214","country":"US"}"#;
 /// The stage the API is deployed to: its name prefixes every path, as on AWS.
 const STAGE: &str = "live";
 const ROLE: &str = "arn:aws:iam::000000000000:role/orderflow-e2e";
@@ -38,6 +40,8 @@ struct Options<'a> {
     partition: Option<(Task, &'a Partition)>,
     /// The workers charge through Stripe at this base, with this key, instead of the simulator.
     stripe: Option<(&'a str, &'a str)>,
+    /// The workers buy labels from EasyPost at this base, with this key, instead of the simulator.
+    easypost: Option<(&'a str, &'a str)>,
 }
 
 pub struct Stack {
@@ -97,7 +101,13 @@ impl Stack {
         Self::create(issuer, Options::default()).await
     }
 
-    async fn create(issuer: &Issuer, Options { partition, stripe }: Options<'_>) -> Self {
+    /// A whole stack whose workers ship through EasyPost at `api_base` with `key`, kept in
+    /// Secrets Manager.
+    pub async fn deploy_shipping_through(issuer: &Issuer, api_base: &str, key: &str) -> Self {
+        Self::deploy_with(issuer, Options { easypost: Some((api_base, key)), ..Options::default() }).await
+    }
+
+    async fn create(issuer: &Issuer, Options { partition, stripe, easypost }: Options<'_>) -> Self {
         let endpoint = setting("MINISTACK_URL");
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -152,6 +162,25 @@ impl Stack {
                 ]
             }
         };
+        let carrier = match easypost {
+            None => vec![("CARRIER", "simulator".to_owned())],
+            Some((api_base, key)) => {
+                let secret = secrets
+                    .create_secret()
+                    .name(format!("{name}/easypost"))
+                    .secret_string(key)
+                    .send()
+                    .await
+                    .expect("keeping the EasyPost key");
+                vec![
+                    ("CARRIER", "easypost".to_owned()),
+                    ("EASYPOST_API_BASE", api_base.to_owned()),
+                    ("EASYPOST_SECRET_ARN", secret.arn().expect("a secret ARN").to_owned()),
+                    ("SHIPPING_CARRIERS", "DHLExpress, FedEx:FEDEX_GROUND".to_owned()),
+                    ("SHIP_FROM", WAREHOUSE.to_owned()),
+                ]
+            }
+        };
         let worker_zip = zip("worker");
         let mut functions = BTreeMap::new();
         for task in Task::ALL {
@@ -162,11 +191,11 @@ impl Stack {
             let mut settings = vec![
                 ("AWS_ENDPOINT_URL", reaches_aws),
                 ("TASK", task.name().to_owned()),
-                ("CARRIER", "simulator".to_owned()),
                 ("MAIL_SENDER", SENDER.to_owned()),
                 ("SIMULATOR_DIR", simulators.path().display().to_string()),
             ];
             settings.extend(payments.iter().cloned());
+            settings.extend(carrier.iter().cloned());
             let environment = with(&settings);
             let function = format!("{name}-{}", task.name());
             create_function(&lambda, &function, worker_zip.clone(), environment).await;
