@@ -10,11 +10,8 @@ cd "$(dirname "$0")/.."
 target=$(scripts/target-dir)
 venv="$target/tools/venv"
 
-if [ ! -x "$venv/bin/openapi-spec-validator" ] || [ ! -x "$venv/bin/openapi-python-client" ]; then
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "openapi-spec-validator==0.9.0" "openapi-python-client==0.29.1"
-fi
+source scripts/venv.sh
+venv_with "$venv" "openapi-spec-validator==0.9.0" "openapi-python-client==0.29.1"
 cargo build --quiet --locked -p orderflow --bin orderflow
 
 work=$(mktemp -d)

@@ -8,10 +8,8 @@ cd "$(dirname "$0")/.."
 target=$(scripts/target-dir)
 venv="$target/tools/venv"
 
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
-fi
+source scripts/venv.sh
+venv_with "$venv" "schemathesis==4.32.5"
 cargo build --quiet --locked -p orderflow --bin orderflow
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

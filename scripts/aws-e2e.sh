@@ -15,10 +15,8 @@ target=$(scripts/target-dir)
 venv="$target/tools/aws-emulators"
 ministack_version=1.5.33
 
-if ! "$venv/bin/pip" show --quiet "ministack==$ministack_version" >/dev/null 2>&1 || [ ! -x "$venv/bin/ministack" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "ministack==$ministack_version"
-fi
+source scripts/venv.sh
+venv_with "$venv" "ministack==$ministack_version"
 
 # One test synthesizes the CDK app and deploys it through CloudFormation: it needs cdk's packages.
 [ -x cdk/node_modules/.bin/cdk ] || npm ci --no-audit --no-fund --loglevel=error --prefix cdk

@@ -11,11 +11,8 @@ venv="$target/tools/aws-emulators"
 ministack_version=1.5.33
 moto_version=5.2.5
 
-if ! "$venv/bin/pip" show --quiet "ministack==$ministack_version" "moto==$moto_version" >/dev/null 2>&1 \
-  || [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/ministack" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "ministack==$ministack_version" "moto[server]==$moto_version"
-fi
+source scripts/venv.sh
+venv_with "$venv" "ministack==$ministack_version" "moto[server]==$moto_version"
 # Build first, so the emulators do not sit idle through a compile.
 cargo test --quiet --locked -p orderflow-adapters-aws --test emulators --no-run
 

@@ -10,10 +10,8 @@ venv="$target/tools/cfn-lint"
 export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=1
 
 npm ci --no-audit --no-fund --loglevel=error --prefix cdk
-if ! "$venv/bin/pip" show --quiet cfn-lint 2>/dev/null || [ "$("$venv/bin/cfn-lint" --version)" != "cfn-lint 1.58.0" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==1.58.0"
-fi
+source scripts/venv.sh
+venv_with "$venv" "cfn-lint==1.58.0"
 
 cd cdk
 npx tsc --noEmit

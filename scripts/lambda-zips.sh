@@ -11,10 +11,8 @@ venv="$target/tools/cargo-lambda"
 cargo_lambda_version=1.9.2
 ziglang_version=0.14.1
 
-if ! "$venv/bin/pip" show --quiet "cargo-lambda==$cargo_lambda_version" "ziglang==$ziglang_version" >/dev/null 2>&1; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$cargo_lambda_version" "ziglang==$ziglang_version"
-fi
+source scripts/venv.sh
+venv_with "$venv" "cargo-lambda==$cargo_lambda_version" "ziglang==$ziglang_version"
 export PATH="$venv/bin:$PATH"
 
 build() { # arch flag, extra args...

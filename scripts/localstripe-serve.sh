@@ -13,10 +13,8 @@ port=$1
 venv="$(scripts/target-dir)/tools/localstripe"
 localstripe_version=1.15.10
 
-if ! "$venv/bin/pip" show --quiet "localstripe==$localstripe_version" >/dev/null 2>&1; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "localstripe==$localstripe_version"
-fi
+source scripts/venv.sh
+venv_with "$venv" "localstripe==$localstripe_version"
 
 exec "$venv/bin/python" - "$port" <<'PY'
 import socket
