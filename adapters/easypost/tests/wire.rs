@@ -28,20 +28,25 @@ async fn serve(server: &MockServer, verb: &str, at: &str, answer: ResponseTempla
     Mock::given(method(verb)).and(path(at)).respond_with(answer).mount(server).await;
 }
 
+/// Answers the purchase on the shipment with `answer`.
+async fn serve_purchase(server: &MockServer, answer: ResponseTemplate) {
+    serve(server, "POST", &format!("/v2/shipments/{SHP}/buy"), answer).await;
+}
+
 fn json_answer(status: u16, body: &Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(body)
 }
 
+/// Serves the label file at `/files/postage_label/label.pdf`; its URL.
+async fn serve_label(server: &MockServer) -> String {
+    let at = "/files/postage_label/label.pdf";
+    serve(server, "GET", at, ResponseTemplate::new(200).set_body_raw(LABEL_PDF, "application/pdf")).await;
+    format!("{}{at}", server.uri())
+}
+
 /// Serves the label file, and `shipment` as the shipment before a purchase.
 async fn serve_label_and(server: &MockServer, before: &Value) -> String {
-    let label_url = format!("{}/files/postage_label/label.pdf", server.uri());
-    serve(
-        server,
-        "GET",
-        "/files/postage_label/label.pdf",
-        ResponseTemplate::new(200).set_body_raw(LABEL_PDF, "application/pdf"),
-    )
-    .await;
+    let label_url = serve_label(server).await;
     serve(server, "GET", &format!("/v2/shipments/{SHP}"), json_answer(200, before)).await;
     label_url
 }
@@ -88,13 +93,7 @@ async fn the_named_service_is_bought_and_its_label_fetched_without_the_key() {
     let before = shipment(SHP);
     let label_url = serve_label_and(&server, &before).await;
     let ground = rate(SHP, "FedEx", "FEDEX_GROUND", "9.85");
-    serve(
-        &server,
-        "POST",
-        &format!("/v2/shipments/{SHP}/buy"),
-        json_answer(200, &bought(before, &ground, &label_url, "794644790132")),
-    )
-    .await;
+    serve_purchase(&server, json_answer(200, &bought(before, &ground, &label_url, "794644790132"))).await;
 
     let label = easypost(&server).ship(SHP, "FedEx:FEDEX_GROUND").await.unwrap();
 
@@ -119,13 +118,7 @@ async fn a_carrier_named_without_a_service_sells_its_cheapest_rate() {
     ]);
     let label_url = serve_label_and(&server, &before).await;
     let economy = rate(SHP, "DHLExpress", "EconomySelect", "18.20");
-    serve(
-        &server,
-        "POST",
-        &format!("/v2/shipments/{SHP}/buy"),
-        json_answer(200, &bought(before, &economy, &label_url, "JD014600006281230")),
-    )
-    .await;
+    serve_purchase(&server, json_answer(200, &bought(before, &economy, &label_url, "JD014600006281230"))).await;
 
     let label = easypost(&server).ship(SHP, "DHLExpress").await.unwrap();
 
@@ -141,13 +134,7 @@ async fn a_carrier_without_a_rate_is_unavailable_and_the_next_one_sells_the_labe
         json!([{"carrier": "DHLExpress", "type": "rate_error", "message": "No service to this destination."}]);
     let label_url = serve_label_and(&server, &before).await;
     let ground = rate(SHP, "FedEx", "FEDEX_GROUND", "9.85");
-    serve(
-        &server,
-        "POST",
-        &format!("/v2/shipments/{SHP}/buy"),
-        json_answer(200, &bought(before, &ground, &label_url, "794644790132")),
-    )
-    .await;
+    serve_purchase(&server, json_answer(200, &bought(before, &ground, &label_url, "794644790132"))).await;
     let carrier = easypost(&server);
 
     let first = carrier.ship(SHP, "DHLExpress").await;
@@ -162,7 +149,7 @@ async fn a_carrier_error_on_purchase_makes_that_carrier_unavailable() {
     let server = MockServer::start().await;
     serve_label_and(&server, &shipment(SHP)).await;
     let failure = error("SHIPMENT.POSTAGE.FAILURE", "DHL Express: account not enabled for this service.");
-    serve(&server, "POST", &format!("/v2/shipments/{SHP}/buy"), json_answer(422, &failure)).await;
+    serve_purchase(&server, json_answer(422, &failure)).await;
 
     let result = easypost(&server).ship(SHP, "DHLExpress").await;
 
@@ -201,14 +188,7 @@ async fn a_slow_or_failing_easypost_is_transient() {
 #[tokio::test]
 async fn a_purchase_whose_answer_was_lost_is_read_back_and_never_bought_again() {
     let server = MockServer::start().await;
-    let label_url = format!("{}/files/postage_label/label.pdf", server.uri());
-    serve(
-        &server,
-        "GET",
-        "/files/postage_label/label.pdf",
-        ResponseTemplate::new(200).set_body_raw(LABEL_PDF, "application/pdf"),
-    )
-    .await;
+    let label_url = serve_label(&server).await;
     let ground = rate(SHP, "DHLExpress", "ExpressWorldwideNonDoc", "42.10");
     let after = bought(shipment(SHP), &ground, &label_url, "JD014600006281230");
     // The first read sees no label; the purchase is made but its answer is a 503; from then on
@@ -220,7 +200,7 @@ async fn a_purchase_whose_answer_was_lost_is_read_back_and_never_bought_again() 
         .mount(&server)
         .await;
     serve(&server, "GET", &format!("/v2/shipments/{SHP}"), json_answer(200, &after)).await;
-    serve(&server, "POST", &format!("/v2/shipments/{SHP}/buy"), ResponseTemplate::new(503)).await;
+    serve_purchase(&server, ResponseTemplate::new(503)).await;
     let carrier = easypost(&server);
 
     assert!(matches!(carrier.ship(SHP, "DHLExpress").await, Err(CarrierError::Transient(_))));
@@ -245,13 +225,7 @@ async fn voiding_asks_easypost_to_refund_the_label_once() {
         .await;
     serve(&server, "GET", &format!("/v2/shipments/{SHP}"), json_answer(200, &refunded)).await;
     serve(&server, "POST", &format!("/v2/shipments/{SHP}/refund"), json_answer(200, &refunded)).await;
-    serve(
-        &server,
-        "GET",
-        "/files/postage_label/label.pdf",
-        ResponseTemplate::new(200).set_body_raw(LABEL_PDF, "application/pdf"),
-    )
-    .await;
+    serve_label(&server).await;
     let carrier = easypost(&server);
 
     carrier.void(SHP).await.unwrap();
@@ -303,13 +277,7 @@ async fn a_png_label_is_converted_to_pdf_before_it_is_kept() {
         ResponseTemplate::new(200).set_body_raw(b"\x89PNG\r\n".to_vec(), "image/png"),
     )
     .await;
-    serve(
-        &server,
-        "GET",
-        "/files/postage_label/label.pdf",
-        ResponseTemplate::new(200).set_body_raw(LABEL_PDF, "application/pdf"),
-    )
-    .await;
+    serve_label(&server).await;
 
     let found = easypost(&server).find(SHP).await.unwrap().unwrap();
 

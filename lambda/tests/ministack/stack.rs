@@ -108,13 +108,7 @@ impl Stack {
     }
 
     async fn create(issuer: &Issuer, Options { partition, stripe, easypost }: Options<'_>) -> Self {
-        let endpoint = setting("MINISTACK_URL");
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "ministack"))
-            .load()
-            .await;
+        let (endpoint, config) = ministack().await;
         let name = format!("e2e{}", ulid::Ulid::generate().to_string().to_ascii_lowercase());
         let clients = Clients::new(&config, true);
         let lambda = aws_sdk_lambda::Client::new(&config);
@@ -147,39 +141,21 @@ impl Stack {
         let secrets = aws_sdk_secretsmanager::Client::new(&config);
         let payments = match stripe {
             None => vec![("PAYMENTS", "simulator".to_owned())],
-            Some((api_base, key)) => {
-                let secret = secrets
-                    .create_secret()
-                    .name(format!("{name}/stripe"))
-                    .secret_string(key)
-                    .send()
-                    .await
-                    .expect("keeping the Stripe key");
-                vec![
-                    ("PAYMENTS", "stripe".to_owned()),
-                    ("STRIPE_API_BASE", api_base.to_owned()),
-                    ("STRIPE_SECRET_ARN", secret.arn().expect("a secret ARN").to_owned()),
-                ]
-            }
+            Some((api_base, key)) => vec![
+                ("PAYMENTS", "stripe".to_owned()),
+                ("STRIPE_API_BASE", api_base.to_owned()),
+                ("STRIPE_SECRET_ARN", keep_secret(&secrets, &format!("{name}/stripe"), key).await),
+            ],
         };
         let carrier = match easypost {
             None => vec![("CARRIER", "simulator".to_owned())],
-            Some((api_base, key)) => {
-                let secret = secrets
-                    .create_secret()
-                    .name(format!("{name}/easypost"))
-                    .secret_string(key)
-                    .send()
-                    .await
-                    .expect("keeping the EasyPost key");
-                vec![
-                    ("CARRIER", "easypost".to_owned()),
-                    ("EASYPOST_API_BASE", api_base.to_owned()),
-                    ("EASYPOST_SECRET_ARN", secret.arn().expect("a secret ARN").to_owned()),
-                    ("SHIPPING_CARRIERS", "DHLExpress, FedEx:FEDEX_GROUND".to_owned()),
-                    ("SHIP_FROM", WAREHOUSE.to_owned()),
-                ]
-            }
+            Some((api_base, key)) => vec![
+                ("CARRIER", "easypost".to_owned()),
+                ("EASYPOST_API_BASE", api_base.to_owned()),
+                ("EASYPOST_SECRET_ARN", keep_secret(&secrets, &format!("{name}/easypost"), key).await),
+                ("SHIPPING_CARRIERS", "DHLExpress, FedEx:FEDEX_GROUND".to_owned()),
+                ("SHIP_FROM", WAREHOUSE.to_owned()),
+            ],
         };
         let worker_zip = zip("worker");
         let mut functions = BTreeMap::new();
@@ -204,15 +180,9 @@ impl Stack {
         let starts_workflows = [("AWS_ENDPOINT_URL", endpoint.clone()), ("STATE_MACHINE_ARN", machine_arn.clone())];
         let sweeper = format!("{name}-sweeper");
         create_function(&lambda, &sweeper, zip("sweeper"), with(&starts_workflows)).await;
-        let webhook_secret = secrets
-            .create_secret()
-            .name(format!("{name}/stripe-webhook"))
-            .secret_string(WEBHOOK_SECRET)
-            .send()
-            .await
-            .expect("keeping the webhook's secret");
+        let webhook_secret = keep_secret(&secrets, &format!("{name}/stripe-webhook"), WEBHOOK_SECRET).await;
         let mut api_settings = starts_workflows.to_vec();
-        api_settings.push(("STRIPE_WEBHOOK_SECRET_ARN", webhook_secret.arn().expect("a secret ARN").to_owned()));
+        api_settings.push(("STRIPE_WEBHOOK_SECRET_ARN", webhook_secret));
         let api_arn = create_function(&lambda, &format!("{name}-api"), zip("api"), with(&api_settings)).await;
 
         let api = gateway
@@ -290,13 +260,7 @@ impl Stack {
     /// The stacks of the CDK app (`cdk/`), synthesized for this emulator and created through
     /// CloudFormation, with the catalog's stock put in the table it made.
     pub async fn from_cdk(issuer: &Issuer) -> Self {
-        let endpoint = setting("MINISTACK_URL");
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "ministack"))
-            .load()
-            .await;
+        let (endpoint, config) = ministack().await;
         let clients = Clients::new(&config, true);
         let simulators = tempfile::tempdir().expect("a directory for the simulated partners");
         let assembly = crate::cdk::synth(issuer, &endpoint, simulators.path());
@@ -588,6 +552,30 @@ impl Stack {
         assert!(response.status().is_success(), "a link that does not work: {link} → {}", response.status());
         response.bytes().await.expect("its bytes").to_vec()
     }
+}
+
+/// Where ministack is, and the SDK's configuration for it.
+async fn ministack() -> (String, aws_config::SdkConfig) {
+    let endpoint = setting("MINISTACK_URL");
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "ministack"))
+        .load()
+        .await;
+    (endpoint, config)
+}
+
+/// Keeps `value` in Secrets Manager as `name`; its ARN.
+async fn keep_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> String {
+    let created = secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("keeping the secret {name}: {error:?}"));
+    created.arn().expect("a secret ARN").to_owned()
 }
 
 async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, code: Blob, environment: Environment) -> String {
