@@ -71,3 +71,25 @@ impl Carrier for NotGranted {
         Err(self.carrier_error())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use orderflow_workers::Task;
+
+    /// The CDK app grants a worker a partner's key from its row in `cdk/lib/functions.ts`
+    /// (`worker('ChargePayment', { stripe: true }, 60)`); the code builds a partner's client from
+    /// `Task::calls_*`. They must agree, or a function meets an access denied, or holds a key it
+    /// never uses.
+    #[test]
+    fn the_cdk_app_grants_each_worker_the_keys_of_exactly_the_partners_its_task_calls() {
+        let functions = include_str!("../../cdk/lib/functions.ts");
+        for task in Task::ALL {
+            let row = functions
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("worker('{}',", task.name())))
+                .unwrap_or_else(|| panic!("cdk/lib/functions.ts has no worker row for {}", task.name()));
+            assert_eq!(row.contains("stripe: true"), task.calls_payments(), "{}: {row}", task.name());
+            assert_eq!(row.contains("easypost: true"), task.calls_carrier(), "{}: {row}", task.name());
+        }
+    }
+}
