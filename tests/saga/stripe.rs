@@ -3,6 +3,7 @@
 //! made in the fake first, as a shop's checkout would have made them in Stripe.
 
 use orderflow::Payments;
+use orderflow_adapters_stripe::localstripe::LocalStripe;
 use orderflow_domain::Secret;
 use orderflow_tests::{TestApp, order_body};
 use serde_json::{Value, json};
@@ -13,35 +14,16 @@ fn localstripe() -> String {
     std::env::var("LOCALSTRIPE_URL").expect("LOCALSTRIPE_URL is not set: run these tests with scripts/localstripe.sh")
 }
 
-async fn stripe(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", localstripe()))
-        .basic_auth(KEY, Some(""))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.unwrap()
+fn fake_stripe() -> LocalStripe {
+    LocalStripe::new(localstripe(), KEY)
 }
 
 /// A Stripe customer with the card `number` saved: the order body that pays with it.
 async fn customer_paying_with(number: &str) -> Value {
-    let customer = stripe(reqwest::Method::POST, "/v1/customers", &[("email", "ada@example.com")]).await;
-    let customer = customer["id"].as_str().unwrap().to_owned();
-    let card = [
-        ("type", "card"),
-        ("card[number]", number),
-        ("card[exp_month]", "12"),
-        ("card[exp_year]", "2034"),
-        ("card[cvc]", "123"),
-    ];
-    let method = stripe(reqwest::Method::POST, "/v1/payment_methods", &card).await;
-    let method = method["id"].as_str().unwrap().to_owned();
-    stripe(reqwest::Method::POST, &format!("/v1/payment_methods/{method}/attach"), &[("customer", &customer)]).await;
+    let (customer, cards) = fake_stripe().customer_with_cards(&[number]).await;
     let mut body = order_body();
     body["customer"]["id"] = json!(customer);
-    body["paymentMethod"] = json!(method);
+    body["paymentMethod"] = json!(cards[0]);
     body
 }
 
@@ -53,7 +35,7 @@ async fn app() -> TestApp {
 }
 
 async fn payment_intent(reference: &str) -> Value {
-    stripe(reqwest::Method::GET, &format!("/v1/payment_intents/{reference}"), &[]).await
+    fake_stripe().get(&format!("/v1/payment_intents/{reference}")).await
 }
 
 #[tokio::test]
@@ -100,7 +82,7 @@ async fn an_undeliverable_order_paid_through_stripe_is_refunded_there_once() {
     assert_eq!(order["status"], "cancelled", "{order}");
     assert_eq!(order["payment"]["status"], "refunded");
     let reference = order["payment"]["reference"].as_str().unwrap();
-    let refunds = stripe(reqwest::Method::GET, "/v1/refunds", &[]).await;
+    let refunds = fake_stripe().get("/v1/refunds").await;
     let of_this: Vec<&Value> =
         refunds["data"].as_array().unwrap().iter().filter(|r| r["payment_intent"] == reference).collect();
     assert_eq!(of_this.len(), 1, "refunded once: {refunds}");

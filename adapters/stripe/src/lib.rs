@@ -26,6 +26,9 @@
 use std::fmt;
 use std::time::Duration;
 
+#[cfg(feature = "fake")]
+pub mod localstripe;
+
 use async_trait::async_trait;
 use orderflow_domain::order::OrderId;
 use orderflow_domain::ports::{Charge, ChargeRequest, PaymentError, PaymentGateway, Refund};

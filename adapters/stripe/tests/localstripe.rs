@@ -9,6 +9,7 @@
 //! with `card_declined` and no `decline_code`. The replay of a key is shown against Stripe's
 //! documented answers in `tests/wire.rs` instead.
 
+use orderflow_adapters_stripe::localstripe::LocalStripe;
 use orderflow_adapters_stripe::{SecretKey, StripePayments};
 use orderflow_domain::customer::CustomerId;
 use orderflow_domain::ports::{PaymentError, PaymentGateway};
@@ -27,36 +28,11 @@ fn stripe() -> StripePayments {
 }
 
 /// `POST path` with `form` to the fake, as a shop's own setup would; the answer.
-async fn post(path: &str, form: &[(&str, &str)]) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", base()))
-        .basic_auth(KEY, Some(""))
-        .form(form)
-        .send()
-        .await
-        .expect("localstripe answers");
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.expect("a JSON answer")
-}
-
 /// A customer with three saved cards: one that pays, one declined, one that needs 3-D Secure.
 async fn cards() -> TestCards {
-    let customer = post("/v1/customers", &[("email", "ada@example.com")]).await;
-    let customer = customer["id"].as_str().expect("a customer id").to_owned();
-    let mut saved = Vec::new();
-    for number in ["4242424242424242", "4000000000000341", "4000002760003184"] {
-        let card = [
-            ("type", "card"),
-            ("card[number]", number),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2034"),
-            ("card[cvc]", "123"),
-        ];
-        let method = post("/v1/payment_methods", &card).await;
-        let id = method["id"].as_str().expect("a payment method id").to_owned();
-        post(&format!("/v1/payment_methods/{id}/attach"), &[("customer", &customer)]).await;
-        saved.push(id);
-    }
+    let localstripe = LocalStripe::new(base(), KEY);
+    let (customer, saved) =
+        localstripe.customer_with_cards(&["4242424242424242", "4000000000000341", "4000002760003184"]).await;
     let [pays, declined, needs_authentication] = <[String; 3]>::try_from(saved).expect("three cards");
     TestCards {
         customer: CustomerId::parse(&customer).expect("a customer id"),

@@ -298,15 +298,17 @@ async fn workers_charge_through_stripe_with_the_key_from_secrets_manager() {
     let key = "sk_test_orderflow_e2e";
     let issuer = Issuer::start().await;
     let stack = Stack::deploy_paying_through(&issuer, &localstripe, key).await;
-    let (customer, card) = stack::stripe_customer_with_card(&localstripe, key, "4242424242424242").await;
+    let fake_stripe = orderflow_adapters_stripe::localstripe::LocalStripe::new(&localstripe, key);
+    let (customer, cards) = fake_stripe.customer_with_cards(&["4242424242424242"]).await;
+    let card = &cards[0];
     let token = issuer.customer(&customer);
 
-    let id = stack.place(&token, &order_for(&customer, &stack.mailbox("ada"), &card)).await;
+    let id = stack.place(&token, &order_for(&customer, &stack.mailbox("ada"), card)).await;
     let order = stack.settled(&token, &id).await;
 
     assert_eq!(order["status"], "shipped", "{order:#}");
     let reference = order["payment"]["reference"].as_str().expect("a PaymentIntent");
-    let intent = stack::stripe_get(&localstripe, key, &format!("/v1/payment_intents/{reference}")).await;
+    let intent = fake_stripe.get(&format!("/v1/payment_intents/{reference}")).await;
     assert_eq!(intent["status"], "succeeded");
     assert_eq!(intent["metadata"]["order_id"], id.as_str());
     assert_eq!(intent["amount"], order["pricing"]["total"]);

@@ -615,36 +615,3 @@ pub fn order_for(customer: &str, email: &str, payment_method: &str) -> Value {
         "paymentMethod": payment_method
     })
 }
-
-/// A customer of the fake Stripe at `base` with the card `number` saved: their ids.
-pub async fn stripe_customer_with_card(base: &str, key: &str, number: &str) -> (String, String) {
-    let post = |path: String, form: Vec<(&'static str, String)>| async move {
-        let response = reqwest::Client::new()
-            .post(format!("{base}{path}"))
-            .basic_auth(key, Some(""))
-            .form(&form)
-            .send()
-            .await
-            .expect("the fake Stripe answers");
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        response.json::<Value>().await.expect("a JSON answer")["id"].as_str().expect("an id").to_owned()
-    };
-    let customer = post("/v1/customers".to_owned(), vec![("email", "ada@example.com".to_owned())]).await;
-    let card = vec![
-        ("type", "card".to_owned()),
-        ("card[number]", number.to_owned()),
-        ("card[exp_month]", "12".to_owned()),
-        ("card[exp_year]", "2034".to_owned()),
-        ("card[cvc]", "123".to_owned()),
-    ];
-    let method = post("/v1/payment_methods".to_owned(), card).await;
-    post(format!("/v1/payment_methods/{method}/attach"), vec![("customer", customer.clone())]).await;
-    (customer, method)
-}
-
-/// `GET path` of the fake Stripe at `base`.
-pub async fn stripe_get(base: &str, key: &str, path: &str) -> Value {
-    let response =
-        reqwest::Client::new().get(format!("{base}{path}")).basic_auth(key, Some("")).send().await.expect("an answer");
-    response.json().await.expect("a JSON answer")
-}
